@@ -1,0 +1,1 @@
+pub use recode_data as _data;
