@@ -1,9 +1,186 @@
-//! `recode reward …`
+//! `recode reward`: score completions against targets.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use rayon::prelude::*;
+use recode_rewards::Mode;
+use serde_json::{Map, Value};
 
 #[derive(clap::Args)]
-pub struct RewardArgs {}
+pub struct RewardArgs {
+    /// JSONL file (`-` for stdin); each line an object with string fields `completion`
+    /// (the text generated after the prefilled `<think>`) and `target`. Other fields are
+    /// carried through to the output.
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Reward semantics: `parity` (the reference's numbers, quirks included) or `fixed`.
+    #[arg(long, value_enum, default_value_t = ModeArg::Parity)]
+    mode: ModeArg,
+    /// Worker threads (default: all cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Write the scores here (atomically) instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Do not print the throughput summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
 
-pub fn run(_args: RewardArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("reward is not implemented yet")
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Parity,
+    Fixed,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Parity => Mode::Parity,
+            ModeArg::Fixed => Mode::Fixed,
+        }
+    }
+}
+
+struct Case {
+    completion: String,
+    target: String,
+    carried: Map<String, Value>,
+}
+
+pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
+    let source = args.input.display().to_string();
+    let bytes = read_input(&args.input)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
+    let mode = Mode::from(args.mode);
+
+    let parsed: Vec<Result<Case, String>> = pool.install(|| {
+        let lines: Vec<&[u8]> = split_lines(&bytes);
+        lines.par_iter().map(|line| parse_case(line)).collect()
+    });
+    let problems: Vec<String> = parsed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, case)| case.as_ref().err().map(|e| format!("{source}:{}: {e}", i + 1)))
+        .collect();
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        eprintln!("{}: {} bad line(s); nothing was scored", source, problems.len());
+        return Ok(ExitCode::from(1));
+    }
+    let cases: Vec<Case> = parsed.into_iter().flatten().collect();
+
+    let started = Instant::now();
+    let lines: Vec<String> = pool.install(|| {
+        cases
+            .into_par_iter()
+            .map(|case| {
+                let scores = recode_rewards::score(&case.completion, &case.target, mode);
+                let mut out = case.carried;
+                out.insert("format".into(), scores.format.into());
+                out.insert("em_star".into(), scores.em_star.into());
+                out.insert("es_star".into(), scores.es_star.into());
+                out.insert("total".into(), scores.total.into());
+                out.insert("mode".into(), serde_json::to_value(mode).unwrap_or_default());
+                if let Some(raises) = scores.reference_raises {
+                    out.insert("reference_raises".into(), serde_json::to_value(raises).unwrap_or_default());
+                }
+                Value::Object(out).to_string()
+            })
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in &lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to stdout")?;
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "scored {} completions in {:.3} s ({:.0}/s, {} threads, {:?} mode)",
+            lines.len(),
+            elapsed,
+            lines.len() as f64 / elapsed.max(1e-9),
+            pool.current_num_threads(),
+            mode,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Lines without their "\n" (and "\r\n"); a final newline does not start an empty line.
+fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if body.is_empty() && bytes.len() <= 1 {
+        return Vec::new();
+    }
+    body.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).collect()
+}
+
+fn parse_case(line: &[u8]) -> Result<Case, String> {
+    let text = std::str::from_utf8(line).map_err(|e| format!("line: invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    if text.trim().is_empty() {
+        return Err("line: empty line (expected a JSON object)".into());
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("line: invalid JSON: {e}"))?;
+    let Value::Object(mut object) = value else {
+        return Err("line: expected a JSON object".into());
+    };
+    let mut take = |field: &str| match object.remove(field) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(format!("{field}: expected a string, found {}", json_type(&other))),
+        None => Err(format!("{field}: missing (expected a string)")),
+    };
+    let completion = take("completion")?;
+    let target = take("target")?;
+    Ok(Case { completion, target, carried: object })
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn write_atomically(path: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.is_empty() {
+        bail!("{}: not a file path", path.display());
+    }
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
 }
