@@ -815,6 +815,108 @@ def t_unterminated(rng):
     ])
 
 
+def t_edge(rng):
+    """Hand-picked places where parsers tend to differ from CPython 3.11."""
+    return rng.choice(EDGE_CASES)
+
+
+EDGE_CASES = [
+    "yield , a, b\n", "return , a\n", "x = , a\n", "del , a\n", "print(, a)\n",
+    "f(**a, *b)\n", "f(a=1, b)\n", "f(*a=1)\n", "f(a.b=1)\n", "f(a[0]=1)\n", "f((a)=1)\n", "f(a=1 for a in b)\n",
+    "class C(x=1, y): pass\n", "class C(**k, *a): pass\n", "with a as b, : pass\n", "with (a as b,): pass\n",
+    "with (a, b as c): pass\n", "with (yield): pass\n", "with (a := b) as c: pass\n",
+    "def f(a, *, **k): pass\n", "def f(a, *,): pass\n", "def f(**k=1): pass\n", "def f(*a=1): pass\n",
+    "def f(a:int=1, /, *, b:int): pass\n", "def f(a, (b, c)): pass\n", "def f(a=1, *, b): pass\n", "def f(a=1, *b, c): pass\n",
+    "del ()\n", "del []\n", "del (a)\n", "del [a, (b, c)]\n", "del a.b, a[1:2]\n", "del *a, b\n", "del (*a,)\n",
+    "[a, b]: int = 1\n", "(a, b): int\n", "a: int = 1 = 2\n", "a: int, = 1\n", "a.b: int\n", "(a.b): int = 1\n", "a = b: int\n",
+    "x = yield = 1\n", "x = (yield) = 1\n", "x = await = 1\n", "lambda: (yield)\n", "lambda: await x\n",
+    "match x:\n    case {**_}: pass\n", "match x:\n    case _ as y: pass\n", "match x:\n    case {**a, **b}: pass\n",
+    "match x:\n    case [*_, *_]: pass\n", "match x:\n    case a.b(): pass\n", "match x:\n    case 0 | -0.0 | 1e3j: pass\n",
+    "match x:\n    case 1 - 2j: pass\n", "match x:\n    case -1 + -2j: pass\n", "match x:\n    case 1 + 2: pass\n",
+    "match x:\n    case (1): pass\n", "match x:\n    case (): pass\n", "match x:\n    case []: pass\n", "match x:\n    case {}: pass\n",
+    "match x:\n    case A(b=1, c=2): pass\n", "match x:\n    case A(b, c=2, d): pass\n", "match x:\n    case A(b=1, b=2): pass\n",
+    "match x:\n    case {'a': 1, 'a': 2}: pass\n", "match x:\n    case {1: _, 2j: _}: pass\n", "match x:\n    case {a.b: 1}: pass\n",
+    "match x:\n    case {f'': 1}: pass\n", "match x:\n    case f'{a}': pass\n", "match x:\n    case b'a' 'b': pass\n",
+    "match x:\n    case 'a' b'b': pass\n", "match x:\n    case *a: pass\n", "match x:\n    case *a,: pass\n", "match x:\n    case a if b := 1: pass\n",
+    "match x:\n    case a if (b := 1): pass\n", "match x:\n    case True | None: pass\n", "match x:\n    case [a, [b, *c]] as d: pass\n",
+    "match x:\n    case a as b as c: pass\n", "match x:\n    case (a as b) as c: pass\n", "match x:\n    case 1 as 2: pass\n",
+    "match x:\n    case a.b as c: pass\n", "match x, *y:\n    case _: pass\n", "match (x for x in y):\n    case _: pass\n",
+    "match x:\n  case 1:\n    pass\n  case 2: pass\n", "match x: case 1: pass\n", "match x:\npass\n", "match x:\n    pass\n",
+    "f'{#}'\n", "f'{x:#x}'\n", "f'{x!}'\n", "f'{x!rr}'\n", "f'{x!r }'\n", "f'{x! r}'\n", "f'{x=!r:^20}'\n", "f'{ x = }'\n",
+    "f'{x:\\n}'\n", "f'{x:{y!r}}'\n", "f'{ }'\n", "f'{x}}'\n", "f'{{x}'\n", "f'{x:{{}}}'\n", "f'{x:}}'\n", "f'{lambda x:1}'\n",
+    "f'{(lambda x:1)}'\n", "f'''{x # c\n}'''\n", "f'''{\nx\n}'''\n", "f'{x!r:{\"a\"}}'\n", "f\"{x:{'a'}}\"\n", "f'{x:=10}'\n",
+    "f'{(x:=10)}'\n", "f'{x,}'\n", "f'{x, y}'\n", "f'{yield}'\n", "f'{await x}'\n", "f'{x for x in y}'\n", "f'{*x,}'\n",
+    "f'{a[\"b\"]}'\n", "f'{\"\\\\n\"}'\n", "f'\\{x}'\n", "f'{x}\\'\n", "rf'{x}\\'\n", "f'{x!s:>{w}.{p}f}'\n",
+    "f'{x:{y:{z}}}'\n", "f'{x:{y}{z}}'\n", "f'{f\"{x:{y}}\":{z}}'\n", "f'{x!a}'\n", "f'{x!S}'\n", "f'{x:!r}'\n",
+    "f'{x' f'}'\n", "f'{x:' f'}'\n", "f'{{}}' '{'\n", "fr'\\{x}'\n", "f'{x:\\{}}'\n", "F'{x}' Rb'' \n",
+    "f'{x}' b''\n", "b'' f'{x}'\n", "u'' f''\n", "f'{x}' u''\n", "'a' b'b'\n", "x = u'\\N{DASH}'\n",
+    "0_7\n", "0_0\n", "00_0\n", "1_000j\n", "1e1_0\n", "1_e10\n", "1e_10\n", "0x_\n", "0b\n", "0o_7\n", "1.5_5\n", "1._5\n",
+    "1_.5\n", "0.\n", "0e0\n", "0E+1_2\n", "0777\n", "0777.0\n", "0777e1\n", "0777j\n", "00.5\n", "1in x\n", "1or 2\n",
+    "0x1or 2\n", "1_if 1 else 2\n", "1.real\n", "1.0.real\n", "x = 1if 2else 3\n", "[0x1for x in y]\n", "0b1and 1\n",
+    "ｉｆ = 1\n", "ｐｒｉｎｔ(1)\n", "a·b = 1\n", "x\u2028 = 1\n", "℮x = 1\n", "x\u00b2 = 1\n", "\u00aa = 1\n", "\u2118x = 1\n",
+    "x = 1\u200b\n", "x = '\u2028'\n", "# \u2028\n", "x = 1 # \0\n", "x\u0300 = 1\n", "ǅ = 1\n", "ⅷ = 1\n", "_\u200c = 1\n",
+    "\\\n\\\n", "\\\nx\n", "x = 1 \\\n\n", "x = 1 \\\n  # c\n", "if x:\n    pass\n\\\n", "x = (1\n", "x = 1)\n",
+    "if True:\n  x\n y\n", "if True:\n    x\n  y\n", "  x = 1\n", "\tx = 1\n", "# c\n  x = 1\n", "if x:\n# c\n    pass\n",
+    "if x:\n    pass\n  # c\n", "if x:\n\tpass\n        pass\n", "if x:\n        pass\n\tpass\n", "if x:\n    \tpass\n\t    pass\n",
+    "if x:\n \tpass\n", "if x:\n\t pass\n \t pass\n", "if x:\n\tif y:\n\t    pass\n\t        pass\n", "if x:\n\x0c  pass\n",
+    "if x:\n  \x0cpass\n  pass\n", "", " ", "\n", "# only\n", "\t\n", "\\", "  \n  \n", "x", "pass\n\n\n  \n",
+    "if x: pass\nelif y: pass\nelse: pass\nelif z: pass\n", "else: pass\n", "elif x: pass\n", "except: pass\n", "finally: pass\n",
+    "for x in y: pass\nelse: pass\nelse: pass\n", "try: pass\nexcept: pass\nelse: pass\n", "try: pass\nelse: pass\nexcept: pass\n",
+    "while x: pass\nelif y: pass\n", "def f(): pass; def g(): pass\n", "class C: x = 1; def f(): pass\n", "if x: pass; else: pass\n",
+    "global x; x = 1\n", "import a; from b import c; pass\n", "x = [i for i in range(3) if]\n", "print(1 if 2)\n", "print(1 if 2 else)\n",
+    "x = not not x\n", "x = - - x\n", "x = not -x\n", "x = -not x\n", "x = ~not x\n", "x = a < not b\n", "x = a == not b\n",
+    "x = a if not b else c\n", "x = a and not b\n", "x = await x ** 2\n", "x = -x ** -y\n", "x = a @ b @= c\n", "x @= 1\n",
+    "x = a[1:2, ::3, ...]\n", "x = a[]\n", "x = a[:,]\n", "x = a[1:2:3:4]\n", "x = a[b:=1]\n", "x = a[(b:=1)]\n", "x = a[*b, c]\n",
+    "x = a[b, *c]\n", "x = a[*b:c]\n", "a[*b] = c\n", "del a[*b]\n", "x = {a:b:c}\n", "x = {a:b, c}\n", "x = {a, b:c}\n",
+    "x = {**a, b}\n", "x = {*a, b: c}\n", "x = {a: b for a in c if d}\n", "x = {a for a in b for c in d}\n",
+    "x = [a for a in b for c in d if e if f]\n", "x = [a for a in lambda: b]\n", "x = [a for a in b if lambda: c]\n",
+    "x = [a for a in b, c]\n", "x = [a for a, in b]\n", "x = [a for (a, b) in c]\n", "x = [a for a.b in c]\n", "x = [a for *a in b]\n",
+    "x = [a async for a in b]\n", "x = [await a for a in b]\n", "x = (a for a in b) (c)\n", "x = a(b for b in c)\n",
+    "x = a(b for b in c, d)\n", "x = a(d, b for b in c)\n", "x = a(*b for b in c)\n", "x = a(b=c for c in d)\n", "x = a(**b for b in c)\n",
+    "x = a(b, *c, d=1, *e, **f, g=2)\n", "x = a(**f, g=2)\n", "x = a(**f, *g)\n", "x = a(**f, g)\n", "x = a(b=1, *c)\n",
+    "assert x, y, z\n", "assert (x, y), z\n", "raise x, y\n", "raise x from y from z\n", "import a.b as c, d\n", "import a as b as c\n",
+    "from a import b as c, d as e\n", "from a import (b as c, d as e,)\n", "from a import *, b\n", "from a import (*)\n",
+    "from .a import *\n", "from . a import b\n", "from .import b\n", "from ... import a\n", "from .... import a\n", "import .a\n",
+    "import a.b.c\n", "import a..b\n", "from a.b. import c\n", "from a import b.c\n", "nonlocal x, y\n", "global x,\n", "nonlocal\n",
+    "async def f():\n    yield from x\n", "async def f():\n    return (yield)\n", "def f():\n    async for x in y: pass\n",
+    "def f():\n    async with x: pass\n", "async def f():\n    [x async for x in y]\n", "async def f(): await\n",
+    "async def f(): await x := 1\n", "async def f(): (await x := 1)\n", "async def f(): await (x := 1)\n", "async def f(): await -1\n",
+    "async def f(): await not x\n", "async def f(): await await x\n", "async def f(): await (await x)\n", "async def f(): await x.y()\n",
+    "async def f(): x = await y ** 2\n", "async def f(): x = (await y) ** 2\n", "async\n", "async def\n", "async class C: pass\n",
+    "async if x: pass\n", "async while x: pass\n", "def async(): pass\n", "await\n", "x = await\n", "print(await)\n",
+    "def f(): yield = 1\n", "yield = 1\n", "x = yield from\n", "x = yield from a, b\n", "x = yield a, b\n", "x = yield *a, b\n",
+    "x = (yield from a)\n", "x = [yield]\n", "x = [(yield)]\n", "x = {yield: 1}\n", "def f(x=yield): pass\n", "def f(x: yield): pass\n",
+    "def f() -> yield: pass\n", "class C(yield): pass\n", "@yield\ndef f(): pass\n", "x = lambda: yield\n", "x = f(yield)\n", "x = f(yield a)\n",
+    "x = f(a, yield b)\n", "x = a[yield]\n", "x = a[yield b]\n", "x = yield\nyield\n", "for x in yield: pass\n", "for x in (yield): pass\n",
+    "while yield: pass\n", "while (yield): pass\n", "if yield: pass\n", "return yield\n", "return (yield)\n", "assert yield\n", "assert (yield)\n",
+    "with yield: pass\n", "del yield\n", "x += yield\n", "x: int = yield\n", "print(x, end=yield)\n",
+    "a, b = c, d = e\n", "a, *b, c = d\n", "(a, b), c = d\n", "[a, (b, *c)] = d\n", "a = *b, c = d\n", "a, b += 1\n", "(a) = 1\n",
+    "((a)) = 1\n", "(a, b) += 1\n", "a.b.c = 1\n", "a[b][c] = 1\n", "a().b = 1\n", "a()[b] = 1\n", "a() = 1\n", "-a = 1\n", "a + b = 1\n",
+    "(a + b) = 1\n", "a if b else c = 1\n", "[a, b if c else d] = 1\n", "lambda: a = 1\n", "a = lambda: b = 1\n", "not a = 1\n",
+    "a < b = 1\n", "a and b = 1\n", "(yield) = 1\n", "await a = 1\n", "... = 1\n", "None = 1\n", "a, None = 1\n", "[a, True] = 1\n",
+    "f'' = 1\n", "'a' 'b' = 1\n", "1 = 1\n", "{a: b} = 1\n", "{a} = 1\n", "{} = 1\n", "() = 1\n", "[] = 1\n", "(a := 1) = 2\n",
+    "for a, b in c: pass\n", "for (a, b) in c: pass\n", "for [a, *b] in c: pass\n", "for a.b in c: pass\n", "for a[0] in c: pass\n",
+    "for a() in c: pass\n", "for a + b in c: pass\n", "for None in c: pass\n", "for a in b, c: pass\n", "for a in *b, c: pass\n",
+    "for a in b if c else d: pass\n", "for a in b: pass\nelse: pass\n", "for a, in b: pass\n", "for in b: pass\n", "for a in: pass\n",
+    "with a as b[0]: pass\n", "with a as b.c: pass\n", "with a as (b, *c): pass\n", "with a as [b, c]: pass\n", "with a as b(): pass\n",
+    "with a as b + c: pass\n", "with a as None: pass\n", "with a as (b): pass\n", "with (a as b): pass\n", "with (a, b) as c: pass\n",
+    "with ((a as b)): pass\n", "with (a as b), (c as d): pass\n", "with (a as b, c as d), e: pass\n", "with (): pass\n", "with (a,): pass\n",
+    "class C: pass\nclass D(C,): pass\n", "class C(,): pass\n", "class C(A B): pass\n", "class C[]: pass\n", "class C(): x\n",
+    "def f[T]: pass\n", "def f(a, b,): pass\n", "def f(a, b, /,): pass\n", "def f(a, b, *, c,): pass\n", "def f(a,/,b,*,c,**d,): pass\n",
+    "def f(*a, *b): pass\n", "def f(**a, **b): pass\n", "def f(*a, **b, c): pass\n", "def f(a, **b, c=1): pass\n", "def f(a=1, /, b=2, c): pass\n",
+    "def f(a: int = 1 = 2): pass\n", "def f(a: *b): pass\n", "def f(*a: *b): pass\n", "def f(**a: *b): pass\n", "def f(a, *b: *c): pass\n",
+    "def f() -> int, str: pass\n", "def f() -> (int, str): pass\n", "def f() -> lambda: 1: pass\n", "def f() -> x := 1: pass\n",
+    "def f(x: int := 1): pass\n", "def f(x=y := 1): pass\n", "def f(x=(y := 1)): pass\n", "def f(x=*y): pass\n", "def f(x=(*y,)): pass\n",
+    "lambda *a, *b: 0\n", "lambda a=1, b=2, /, c=3: 0\n", "lambda a, /, b: 0\n", "lambda *, a=1: 0\n", "lambda **a, b: 0\n",
+    "lambda a: int: 0\n", "lambda (a, b): 0\n", "lambda a, (b): 0\n", "lambda a=yield: 0\n", "lambda: *a\n", "lambda: (*a,)\n",
+    "x = 'a\\\n'\n", "x = '''a\n\n'''\n", "x = \"\"\"\\\n\"\"\"\n", "x = 'a' \\\n 'b'\n", "x = r'\\\n'\n", "x = b'\\\n'\n", "x = '\\\r\n'\n",
+    "x = 'a\r'\n", "x = '\\N{LATIN SMALL LETTER A}'\n", "x = '\\N{latin small letter a}'\n", "x = '\\N{}'\n", "x = '\\N'\n", "x = '\\N{LATIN\n",
+    "x = rb'\\N{x}'\n", "x = r'\\N{x}'\n", "x = '\\777'\n", "x = b'\\777'\n", "x = '\\8'\n", "x = '\\x'\n", "x = '\\xg0'\n", "x = '\\u00'\n",
+    "x = '\\U0010ffff'\n", "x = '\\U00110000'\n", "x = b'\\U00110000'\n", "x = '\\udc80'\n", "x = '\ud7ff'\n", "x = b'\\x80\\xff'\n",
+    "x = b'\u0080'\n", "x = rb'\u00ff'\n", "x = br'\\'\n", "x = '''\\'''\n", "x = ''' ''' '''\n", "x = ''''''\n", "x = \"\"\"\"\"\"\"\"\n",
+]
+
+
 def t_nul(rng, src):
     i = rng.randrange(len(src) + 1)
     return src[:i] + "\0" + src[i:]
@@ -871,6 +973,7 @@ GENERATORS = [
     ("invalid_char", 2),
     ("compiler_only", 2),
     ("embedded", 4),
+    ("edge_case", 10),
 ]
 
 
@@ -934,6 +1037,8 @@ def make(rng, kind, snippets):
         return t_invalid_char(rng, src)
     if kind == "compiler_only":
         return t_return_etc(rng)
+    if kind == "edge_case":
+        return t_edge(rng)
     if kind == "embedded":
         # A template fragment spliced into real code, indented to match a random line.
         frag = rng.choice([t_walrus, t_fstring_any, t_star, t_py2_print, t_lambda, t_async, t_match_soft, t_unicode, t_continuation])(rng)

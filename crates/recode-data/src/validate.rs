@@ -29,7 +29,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file, self.line, self.field, self.message)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.field, self.message
+        )
     }
 }
 
@@ -93,7 +97,10 @@ pub fn validate_bytes(file: &str, bytes: &[u8]) -> Report {
                     if id.trim().is_empty() {
                         found.push(("id".into(), "blank".into()));
                     } else if let Some(first) = first_line_of_id.get(id) {
-                        found.push(("id".into(), format!("duplicate {id:?} (first on line {first})")));
+                        found.push((
+                            "id".into(),
+                            format!("duplicate {id:?} (first on line {first})"),
+                        ));
                     } else {
                         first_line_of_id.insert(id.clone(), line);
                     }

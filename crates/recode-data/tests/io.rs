@@ -41,7 +41,11 @@ fn round_trip_keeps_unknown_fields() {
 fn overwrite_replaces_the_whole_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
-    std::fs::write(&path, "old content that is much longer than the new one\n".repeat(100)).unwrap();
+    std::fs::write(
+        &path,
+        "old content that is much longer than the new one\n".repeat(100),
+    )
+    .unwrap();
     write_jsonl(&path, &[]).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
 }
@@ -81,5 +85,8 @@ fn strict_reading_names_the_first_problem() {
     let text = LINE.replace("==2.2.0", "latest");
     assert_eq!(parse_jsonl("in", text.as_bytes()).unwrap().len(), 1);
     let err = read_jsonl(std::path::Path::new("/no/such/file.jsonl")).unwrap_err();
-    assert!(err.to_string().starts_with("cannot read /no/such/file.jsonl: "));
+    assert!(
+        err.to_string()
+            .starts_with("cannot read /no/such/file.jsonl: ")
+    );
 }

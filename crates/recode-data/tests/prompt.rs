@@ -57,7 +57,10 @@ fn training_messages_are_exact() {
         messages.iter().map(|m| m.role).collect::<Vec<_>>(),
         [Role::System, Role::User, Role::Assistant]
     );
-    assert_eq!(messages[2].content, "Let me solve this step by step.\n<think>");
+    assert_eq!(
+        messages[2].content,
+        "Let me solve this step by step.\n<think>"
+    );
     let json = serde_json::to_string(&messages[2]).unwrap();
     assert_eq!(
         json,
@@ -93,7 +96,7 @@ fn chatml_leaves_only_a_final_assistant_message_open() {
     let user = Message::new(Role::User, "hi");
     let assistant = Message::new(Role::Assistant, "ok");
     assert_eq!(
-        render_chatml(&[user.clone()]),
+        render_chatml(std::slice::from_ref(&user)),
         "<|im_start|>user\nhi<|im_end|>\n"
     );
     assert_eq!(
@@ -111,7 +114,8 @@ fn sin_problem() -> CuaProblem {
         function_path: "math.sin".into(),
         update_description: "Add a 'unit' argument to choose radians or degrees".into(),
         update_signature: "math.sin(x, unit='radians')".into(),
-        update_docstring: "The new 'unit' argument selects the unit of x.\nIt defaults to 'radians'.".into(),
+        update_docstring:
+            "The new 'unit' argument selects the unit of x.\nIt defaults to 'radians'.".into(),
         scenario: "A surveyor records angles in degrees.".into(),
         problem: "Compute the sines of a list of angles given in degrees.".into(),
         solution_signature: "def sines(angles: List[float]) -> List[float]:".into(),
@@ -140,7 +144,12 @@ Let me solve this step by step.\n\
     assert_eq!(rendered, expected);
     // The dash is U+2013 (three bytes in UTF-8), as in the spec.
     assert!(rendered.contains("math.sin \u{2013} Add"));
-    assert!(rendered.as_bytes().windows(5).any(|w| w == b" \xe2\x80\x93 "));
+    assert!(
+        rendered
+            .as_bytes()
+            .windows(5)
+            .any(|w| w == b" \xe2\x80\x93 ")
+    );
     let messages = cua_test_messages(&sin_problem());
     assert_eq!(
         messages.iter().map(|m| m.role).collect::<Vec<_>>(),

@@ -33,7 +33,10 @@ fn stratified_disjoint_complete() {
         *per_lib.entry(&data[i].dependency).or_default() += 1;
     }
     // round(20/4)=5, round(7/4)=round(1.75)=2, JAX: round(0.25)=0, Scrapy: round(0.5)=1.
-    assert_eq!(per_lib, BTreeMap::from([("Numpy", 5), ("Pandas", 2), ("Scrapy", 1)]));
+    assert_eq!(
+        per_lib,
+        BTreeMap::from([("Numpy", 5), ("Pandas", 2), ("Scrapy", 1)])
+    );
     assert_eq!(test_count(7, 0.25), 2);
 }
 
@@ -52,9 +55,22 @@ fn deterministic_and_seed_dependent() {
     assert_eq!(
         ids,
         [
-            "Numpy-4", "Numpy-13", "Numpy-15", "Numpy-17", "Numpy-23", "Numpy-24", "Numpy-34",
-            "Numpy-47", "Numpy-48", "Numpy-49", "Pandas-1", "Pandas-6", "Pandas-7", "Pandas-9",
-            "Pandas-10", "Pandas-23",
+            "Numpy-4",
+            "Numpy-13",
+            "Numpy-15",
+            "Numpy-17",
+            "Numpy-23",
+            "Numpy-24",
+            "Numpy-34",
+            "Numpy-47",
+            "Numpy-48",
+            "Numpy-49",
+            "Pandas-1",
+            "Pandas-6",
+            "Pandas-7",
+            "Pandas-9",
+            "Pandas-10",
+            "Pandas-23",
         ]
     );
 }

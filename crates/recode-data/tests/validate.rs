@@ -128,7 +128,8 @@ fn version_forms() {
 fn missing_file_is_an_error() {
     let err = validate_file(std::path::Path::new("/nonexistent/dir/x.jsonl")).unwrap_err();
     assert!(
-        err.to_string().starts_with("cannot read /nonexistent/dir/x.jsonl: "),
+        err.to_string()
+            .starts_with("cannot read /nonexistent/dir/x.jsonl: "),
         "{err}"
     );
 }

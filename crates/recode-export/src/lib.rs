@@ -61,9 +61,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_buffer::OffsetBuffer;
 use arrow_array::builder::{Int64Builder, StringBuilder};
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray, StructArray};
+use arrow_buffer::OffsetBuffer;
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -180,7 +180,11 @@ pub fn verl_schema() -> SchemaRef {
         utf8("data_source"),
         Field::new("prompt", DataType::List(message_list_item()), true),
         utf8("ability"),
-        Field::new("reward_model", DataType::Struct(reward_model_fields()), true),
+        Field::new(
+            "reward_model",
+            DataType::Struct(reward_model_fields()),
+            true,
+        ),
         Field::new("extra_info", DataType::Struct(extra_info_fields()), true),
     ]))
 }
@@ -266,7 +270,6 @@ fn verl_batch(items: &[Item], first_index: usize) -> Result<RecordBatch, ExportE
         ],
     )?)
 }
-
 
 /// The verl table of `items`: one [`RecordBatch`] per [`ROW_GROUP_SIZE`] items, with the
 /// schema [`verl_schema`]. An empty slice gives no batch.

@@ -34,7 +34,15 @@ pub(crate) fn post_parse(source: &str, parsed: &Parsed<Mod>) -> Option<Verdict> 
     let mut line_start = true;
     for t in parsed.tokens().iter() {
         let kind = t.kind();
-        if tabs && line_start && brackets == 0 && !kind.is_trivia() && !matches!(kind, TokenKind::Indent | TokenKind::Dedent | TokenKind::NonLogicalNewline) {
+        if tabs
+            && line_start
+            && brackets == 0
+            && !kind.is_trivia()
+            && !matches!(
+                kind,
+                TokenKind::Indent | TokenKind::Dedent | TokenKind::NonLogicalNewline
+            )
+        {
             line_start = false;
             if !alt.check(source, t.start().to_usize()) {
                 return Some(Verdict::Invalid);
@@ -58,6 +66,13 @@ pub(crate) fn post_parse(source: &str, parsed: &Parsed<Mod>) -> Option<Verdict> 
                 }
             }
             TokenKind::Dedent => indent = indent.saturating_sub(1),
+            TokenKind::Name
+                if source
+                    .get(t.start().to_usize()..t.end().to_usize())
+                    .is_some_and(|name| !identifier_ok_in_unicode_14(name)) =>
+            {
+                return Some(Verdict::Invalid);
+            }
             _ => {}
         }
     }
@@ -100,4 +115,25 @@ impl Indents {
             col != top || alt == alt_top
         }
     }
+}
+
+/// CPython 3.11 knows Unicode 14: later additions to the identifier classes (new letters,
+/// and ZWNJ, ZWJ and the katakana middle dots made `XID_Continue` in 15.1) are invalid there.
+fn identifier_ok_in_unicode_14(name: &str) -> bool {
+    name.is_ascii()
+        || name.chars().all(|c| {
+            let c = c as u32;
+            !matches!(c, 0x200C | 0x200D | 0x30FB | 0xFF65)
+                && crate::unicode14::UNASSIGNED
+                    .binary_search_by(|&(lo, hi)| {
+                        if hi < c {
+                            std::cmp::Ordering::Less
+                        } else if lo > c {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Equal
+                        }
+                    })
+                    .is_err()
+        })
 }

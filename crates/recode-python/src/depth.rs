@@ -2,11 +2,12 @@
 //! than about 3,000 nodes when converted to Python objects) or `MemoryError` (parser deeper
 //! than 6,000 rule calls) instead of answering.
 
-use ruff_python_ast::token::TokenKind;
+use ruff_python_ast::token::{TokenKind, Tokens};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Comprehension, ElifElseClause, ExceptHandler, Expr, InterpolatedStringElement, Keyword,
-    MatchCase, Mod, Parameter, Parameters, Pattern, Stmt, WithItem,
+    Comprehension, ConversionFlag, ElifElseClause, ExceptHandler, Expr, InterpolatedElement,
+    InterpolatedStringElement, Keyword, MatchCase, Mod, Parameter, Parameters, Pattern, Stmt,
+    WithItem,
 };
 use ruff_python_parser::Parsed;
 use ruff_text_size::{Ranged, TextSize};
@@ -26,6 +27,8 @@ const LEVELS_PER_BRACKET: usize = 27;
 /// Counts nesting the way CPython's AST does (one level per stmt/expr/keyword/comprehension/
 /// handler/pattern node, one per `elif` as CPython nests them in `orelse`).
 struct Depth<'t> {
+    source: &'t str,
+    tokens: &'t Tokens,
     depth: usize,
     max_depth: usize,
     max_levels: usize,
@@ -70,6 +73,21 @@ impl<'a> Visitor<'a> for Depth<'_> {
         visitor::walk_elif_else_clause(self, clause);
     }
     fn visit_expr(&mut self, expr: &'a Expr) {
+        // A bare `yield` as a tuple element (`yield , a`): CPython needs it parenthesised.
+        if let Expr::Tuple(t) = expr {
+            for el in &t.elts {
+                let before = self.tokens.partition_point(|t| t.start() < el.start());
+                if matches!(el, Expr::Yield(_) | Expr::YieldFrom(_))
+                    && self.tokens[..before]
+                        .iter()
+                        .rev()
+                        .find(|t| !t.kind().is_trivia())
+                        .is_none_or(|t| t.kind() != TokenKind::Lpar)
+                {
+                    self.rejected = true;
+                }
+            }
+        }
         self.nested(expr.start(), |v| visitor::walk_expr(v, expr));
     }
     fn visit_keyword(&mut self, k: &'a Keyword) {
@@ -100,8 +118,12 @@ impl<'a> Visitor<'a> for Depth<'_> {
         let InterpolatedStringElement::Interpolation(el) = e else {
             return;
         };
-        // 3.11 compiles `{*a}` as `(*a)` (rejected) and allows format specs nested 2 deep.
-        if self.spec_depth >= 2 || matches!(*el.expression, Expr::Starred(_)) {
+        // 3.11 compiles `{*a}` as `(*a)` (rejected), allows format specs nested 2 deep, and
+        // wants `:` or `}` right after a `!r` conversion.
+        if self.spec_depth >= 2
+            || matches!(*el.expression, Expr::Starred(_))
+            || (el.conversion != ConversionFlag::None && !conversion_closes(self.source, el))
+        {
             self.rejected = true;
         }
         self.nested(e.start(), |v| {
@@ -116,9 +138,23 @@ impl<'a> Visitor<'a> for Depth<'_> {
     }
 }
 
+/// Whether the text after an interpolation's `!x` conversion is `:` or `}` (3.11 allows no
+/// white space there).
+fn conversion_closes(source: &str, el: &InterpolatedElement) -> bool {
+    let text = source
+        .get(el.expression.end().to_usize()..el.end().to_usize())
+        .unwrap_or("");
+    let Some(bang) = text.find('!') else {
+        return true;
+    };
+    let mut rest = text[bang + 1..].chars();
+    rest.next();
+    matches!(rest.next(), Some(':' | '}'))
+}
+
 /// Deepest AST nesting, CPython-style (the module counts as one), deepest estimated parser
 /// level, and whether an f-string construct 3.11 rejects was seen.
-fn walk(parsed: &Parsed<Mod>) -> (usize, usize, bool) {
+fn walk(source: &str, parsed: &Parsed<Mod>) -> (usize, usize, bool) {
     let mut bd = 0usize;
     let mut deepest = 0usize;
     let mut marks = Vec::new();
@@ -132,6 +168,8 @@ fn walk(parsed: &Parsed<Mod>) -> (usize, usize, bool) {
         marks.push((t.end(), bd));
     }
     let mut v = Depth {
+        source,
+        tokens: parsed.tokens(),
         depth: 1,
         max_depth: 1,
         max_levels: 0,
@@ -148,8 +186,8 @@ fn walk(parsed: &Parsed<Mod>) -> (usize, usize, bool) {
 
 /// Verdict for a source ruff accepts: `Invalid` for the f-string forms 3.11 rejects,
 /// `TooComplex` where CPython would run out of nesting room, else `Valid`.
-pub(crate) fn verdict(parsed: &Parsed<Mod>) -> Verdict {
-    let (depth, levels, rejected) = walk(parsed);
+pub(crate) fn verdict(source: &str, parsed: &Parsed<Mod>) -> Verdict {
+    let (depth, levels, rejected) = walk(source, parsed);
     if rejected {
         Verdict::Invalid
     } else if depth > AST_DEPTH_LIMIT || levels > PARSER_LEVEL_LIMIT {

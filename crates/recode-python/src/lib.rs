@@ -11,14 +11,15 @@
 
 use std::ops::Range;
 
+use ruff_python_ast::Mod;
 use ruff_python_ast::PythonVersion;
 use ruff_python_ast::token::TokenKind;
 use ruff_python_parser::{Mode, ParseOptions, Parsed, parse_unchecked};
-use ruff_python_ast::Mod;
 use ruff_text_size::Ranged;
 
 mod cpython;
 mod depth;
+mod unicode14;
 
 /// CPython 3.11 `ast.parse` outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,13 +45,12 @@ pub fn check_module(source: &str) -> Verdict {
         return v;
     }
     let parsed = parse(source);
-    let verdict = if !parsed.errors().is_empty() || !parsed.unsupported_syntax_errors().is_empty()
-    {
+    let verdict = if !parsed.errors().is_empty() || !parsed.unsupported_syntax_errors().is_empty() {
         Verdict::Invalid
     } else if let Some(v) = cpython::post_parse(source, &parsed) {
         v
     } else {
-        depth::verdict(&parsed)
+        depth::verdict(source, &parsed)
     };
     depth::drop_deep(parsed, source.len());
     verdict
@@ -109,9 +109,7 @@ pub fn string_ranges(source: &str) -> Vec<Range<usize>> {
                 }
             }
             // Unterminated f-string: the lexer moves on at the line end without an end token.
-            TokenKind::Newline | TokenKind::EndOfFile
-                if open.is_some() =>
-            {
+            TokenKind::Newline | TokenKind::EndOfFile if open.is_some() => {
                 let (start, _) = open.take().unwrap_or_default();
                 out.push(start..last_end.max(start));
             }

@@ -15,6 +15,12 @@ use std::process::{Command, Stdio};
 
 const SEED: u64 = 7;
 const N: usize = 2500;
+
+/// `RECODE_ORACLE_SEED` / `RECODE_ORACLE_N` override the case set (exploration only).
+fn seed_and_n() -> (u64, usize) {
+    let get = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+    (get("RECODE_ORACLE_SEED").unwrap_or(SEED), get("RECODE_ORACLE_N").map(|n: u64| n as usize).unwrap_or(N))
+}
 const TOL: f64 = 1e-12;
 
 fn repo_root() -> PathBuf {
@@ -128,8 +134,9 @@ fn rust_scores_match_python_oracle() {
     let root = repo_root();
     let gen_path = root.join("python/oracle/gen_cases.py");
     let oracle_path = root.join("python/oracle/reward_oracle.py");
+    let (seed, n) = seed_and_n();
     let cases_raw = run_python(
-        &[gen_path.to_str().unwrap(), "--seed", &SEED.to_string(), "--n", &N.to_string()],
+        &[gen_path.to_str().unwrap(), "--seed", &seed.to_string(), "--n", &n.to_string()],
         None,
     );
     // The two oracle runs in parallel.
@@ -153,7 +160,7 @@ fn rust_scores_match_python_oracle() {
             target: v["target"].as_str().unwrap().to_string(),
         })
         .collect();
-    assert_eq!(cases.len(), N, "gen_cases.py produced {} cases", cases.len());
+    assert_eq!(cases.len(), n, "gen_cases.py produced {} cases", cases.len());
     let t_py = t0.elapsed();
 
     let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
@@ -195,7 +202,7 @@ fn rust_scores_match_python_oracle() {
     }
     std::panic::set_hook(hook);
 
-    println!("oracle cases per kind ({} cases, seed {SEED}):", cases.len());
+    println!("oracle cases per kind ({} cases, seed {seed}):", cases.len());
     for (kind, n) in &per_kind {
         println!("  {kind:<24} {n}");
     }

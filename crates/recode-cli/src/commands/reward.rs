@@ -80,7 +80,7 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
     let cases: Vec<Case> = parsed.into_iter().flatten().collect();
 
     let started = Instant::now();
-    let lines: Vec<String> = pool.install(|| {
+    let scored: Vec<(recode_rewards::Scores, String)> = pool.install(|| {
         cases
             .into_par_iter()
             .map(|case| {
@@ -94,14 +94,14 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
                 if let Some(raises) = scores.reference_raises {
                     out.insert("reference_raises".into(), serde_json::to_value(raises).unwrap_or_default());
                 }
-                Value::Object(out).to_string()
+                (scores, Value::Object(out).to_string())
             })
             .collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
 
-    let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    for line in &lines {
+    let mut text = String::with_capacity(scored.iter().map(|(_, l)| l.len() + 1).sum());
+    for (_, line) in &scored {
         text.push_str(line);
         text.push('\n');
     }
@@ -113,13 +113,18 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !args.quiet {
+        let n = scored.len();
+        let mean = |f: fn(&recode_rewards::Scores) -> f64| scored.iter().map(|(s, _)| f(s)).sum::<f64>() / n.max(1) as f64;
         eprintln!(
-            "scored {} completions in {:.3} s ({:.0}/s, {} threads, {:?} mode)",
-            lines.len(),
-            elapsed,
-            lines.len() as f64 / elapsed.max(1e-9),
+            "scored {n} completions in {elapsed:.3} s ({:.0}/s, {} threads, {mode:?} mode); \
+             mean format {:+.3}, em_star {:+.3}, es_star {:+.3}, total {:+.3}; reference raises on {}",
+            n as f64 / elapsed.max(1e-9),
             pool.current_num_threads(),
-            mode,
+            mean(|s| s.format),
+            mean(|s| s.em_star),
+            mean(|s| s.es_star),
+            mean(|s| s.total),
+            scored.iter().filter(|(s, _)| s.reference_raises.is_some()).count(),
         );
     }
     Ok(ExitCode::SUCCESS)
