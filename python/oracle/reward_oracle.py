@@ -152,9 +152,12 @@ def _line_steps(text, in_string):
     kept = []
     for content, starts_in, nl_in in lines:
         if not nl_in:
-            # newline outside any string: trailing white space goes (str.isspace)
+            # newline outside any string: trailing white space goes -- the
+            # tokenizer's white space (space, tab, form feed), not str.isspace:
+            # other spaces are not white space in code, and trimming them
+            # would turn code CPython rejects into code that parses.
             end = len(content)
-            while end > 0 and content[end - 1].isspace():
+            while end > 0 and content[end - 1] in " \t\f":
                 end -= 1
             # ...but never white space that lies inside a string (a line that
             # starts inside a string and whose string closes on it ends with the

@@ -73,16 +73,23 @@ impl<'a> Visitor<'a> for Depth<'_> {
         visitor::walk_elif_else_clause(self, clause);
     }
     fn visit_expr(&mut self, expr: &'a Expr) {
-        // A bare `yield` as a tuple element (`yield , a`): CPython needs it parenthesised.
-        if let Expr::Tuple(t) = expr {
-            for el in &t.elts {
+        // A bare `yield` as a tuple element or operand (`yield , a`, `yield | x`): ruff takes
+        // it, CPython needs it parenthesised.
+        let operands: &[Expr] = match expr {
+            Expr::Tuple(t) => &t.elts,
+            Expr::BinOp(b) => std::slice::from_ref(&*b.left),
+            Expr::Compare(c) => std::slice::from_ref(&*c.left),
+            Expr::BoolOp(b) => &b.values,
+            _ => &[],
+        };
+        for el in operands {
+            if matches!(el, Expr::Yield(_) | Expr::YieldFrom(_)) {
                 let before = self.tokens.partition_point(|t| t.start() < el.start());
-                if matches!(el, Expr::Yield(_) | Expr::YieldFrom(_))
-                    && self.tokens[..before]
-                        .iter()
-                        .rev()
-                        .find(|t| !t.kind().is_trivia())
-                        .is_none_or(|t| t.kind() != TokenKind::Lpar)
+                if self.tokens[..before]
+                    .iter()
+                    .rev()
+                    .find(|t| !t.kind().is_trivia())
+                    .is_none_or(|t| t.kind() != TokenKind::Lpar)
                 {
                     self.rejected = true;
                 }

@@ -12,6 +12,10 @@ fn plain_valid_and_invalid() {
     assert_eq!(check_module(""), Verdict::Valid);
     assert!(parses_as_module("x = [i async for i in y]\n"));
     assert!(!parses_as_module("x = (\n"));
+    // Ruff accepts a bare `yield` as an operand; CPython wants parentheses.
+    assert!(!parses_as_module("yield , a, b\n"));
+    assert!(!parses_as_module("yield  | x\n"));
+    assert!(parses_as_module("def f():\n    x = (yield) | y, (yield)\n"));
 }
 
 #[test]

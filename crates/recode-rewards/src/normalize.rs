@@ -6,6 +6,9 @@ use crate::whitespace::{is_python_space, python_strip};
 
 const PLACEHOLDER: &str = "STRING_PLACEHOLDER_";
 
+/// White space as Python's tokenizer sees it between tokens.
+const TOKENIZER_SPACE: [char; 3] = [' ', '\t', '\x0c'];
+
 /// Normalise a code string (the extracted completion code or the target).
 pub fn normalize(code: &str, mode: Mode) -> String {
     match mode {
@@ -146,7 +149,9 @@ fn delete_blank_lines(s: &str) -> String {
 /// What the reference meant, with a real Python tokenizer:
 /// 1. CRLF and lone CR become LF;
 /// 2. comment tokens are deleted (a `#` in a string, or an apostrophe in a comment, changes nothing);
-/// 3. on every line whose ending is not inside a string literal, trailing white space is removed;
+/// 3. on every line whose ending is not inside a string literal, trailing white space is
+///    removed — the tokenizer's white space (space, tab, form feed): other Unicode spaces are
+///    not white space in code, and trimming them would make code CPython rejects parse;
 /// 4. lines left empty are removed, except inside string literals;
 /// 5. the common leading indentation (spaces and tabs, as `textwrap.dedent`) of the lines
 ///    that do not start inside a string literal is removed from those lines.
@@ -191,7 +196,7 @@ fn normalize_fixed(code: &str) -> String {
 
     for line in &mut lines {
         if !line.ends_in_string {
-            let kept = line.text.trim_end_matches(is_python_space).len();
+            let kept = line.text.trim_end_matches(TOKENIZER_SPACE).len();
             line.text.truncate(kept);
         }
     }
