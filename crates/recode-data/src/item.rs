@@ -18,9 +18,10 @@ pub const OPTIONAL_FIELDS: [&str; 4] = ["id", "update_type", "source", "validati
 
 /// One ReCode training item: an API update and a pair of equivalent snippets.
 ///
-/// Serialised field order: `id`, the six required fields, `update_type`, `source`,
-/// `validation`, then every unknown field in the order it was read. Unknown fields are kept in
-/// [`Item::extra`] so that reading and rewriting a file loses nothing.
+/// Serialised field order: `id`, the six required fields, `update_type`, `source`, `check`,
+/// `new_env`, `old_env`, `validation`, then every unknown field in the order it was read.
+/// Unknown fields are kept in [`Item::extra`] so that reading and rewriting a file loses
+/// nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// Optional stable identifier; must be unique within a file.
@@ -44,6 +45,15 @@ pub struct Item {
     /// Where the item came from (release-note URL, generator, …), free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Python statements appended to `new_code` that assert on its results (execution check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// Name of the Python environment with the library's new version (execution check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_env: Option<String>,
+    /// Name of a Python environment with an older version of the library (execution check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_env: Option<String>,
     /// Results of executable validation (filled by later tooling), e.g. `{"rule": "…"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Map<String, Value>>,
@@ -123,6 +133,9 @@ pub(crate) fn from_object(mut map: Map<String, Value>) -> Result<Item, Vec<(Stri
     let id = optional("id", &mut map);
     let update_type = optional("update_type", &mut map);
     let source = optional("source", &mut map);
+    let check = optional("check", &mut map);
+    let new_env = optional("new_env", &mut map);
+    let old_env = optional("old_env", &mut map);
     let validation = match map.shift_remove("validation") {
         Some(Value::Object(o)) => Some(o),
         None | Some(Value::Null) => None,
@@ -147,6 +160,9 @@ pub(crate) fn from_object(mut map: Map<String, Value>) -> Result<Item, Vec<(Stri
         new_code,
         update_type,
         source,
+        check,
+        new_env,
+        old_env,
         validation,
         extra: map,
     })

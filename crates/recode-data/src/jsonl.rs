@@ -1,7 +1,6 @@
 //! Strict JSONL reading and atomic writing.
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::DataError;
 use crate::item::Item;
@@ -58,52 +57,9 @@ pub fn write_jsonl_to(mut out: impl Write, items: &[Item]) -> Result<(), DataErr
         })
 }
 
-/// Writes items as JSONL to `path` atomically: everything goes to a new temporary file in the
-/// same directory (`.NAME.PID.N.tmp`), which is flushed to disk and then renamed over `path`.
-/// Readers see either the old file or the complete new one; on failure the temporary file is
-/// removed and `path` is untouched. The new file gets default permissions (not the old file's).
+/// Writes items as JSONL to `path` atomically (see [`write_atomic`](crate::write_atomic)).
 pub fn write_jsonl(path: &Path, items: &[Item]) -> Result<(), DataError> {
-    let io = |op: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |error| DataError::Io { op, path, error }
-    };
     let mut text = Vec::new();
     write_jsonl_to(&mut text, items)?;
-
-    let name = path.file_name().ok_or_else(|| DataError::Io {
-        op: "write",
-        path: path.to_path_buf(),
-        error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-    })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let (tmp, mut file) = loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
-        let tmp = dir.join(tmp_name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(file) => break (tmp, file),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1_000_000 => continue,
-            Err(e) => return Err(io("create", &tmp)(e)),
-        }
-    };
-    let written = file
-        .write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(io("write", &tmp));
-    drop(file);
-    let result = written.and_then(|()| std::fs::rename(&tmp, path).map_err(io("replace", path)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::write_atomic(path, &text).map_err(|error| DataError::Io { op: "write", path: path.to_path_buf(), error })
 }

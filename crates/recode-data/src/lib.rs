@@ -12,6 +12,7 @@
 //! * [`prompt`] — the exact training (§3.1) and CodeUpdateArena test (§3.2) prompts.
 
 mod error;
+mod fs;
 mod item;
 mod jsonl;
 pub mod prompt;
@@ -21,6 +22,7 @@ mod validate;
 mod version;
 
 pub use error::DataError;
+pub use fs::write_atomic;
 pub use item::{FIELDS, Item, OPTIONAL_FIELDS};
 pub use jsonl::{parse_jsonl, read_jsonl, write_jsonl, write_jsonl_to};
 pub use split::{Split, SplitIndices, SplitMix64, split, split_indices, test_count};

@@ -53,13 +53,13 @@ fn overwrite_replaces_the_whole_file() {
 #[test]
 fn write_failure_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    // The target is a non-empty directory: the rename fails.
+    // The target is a non-empty directory: nothing can replace it.
     let target = dir.path().join("sub");
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("keep"), "x").unwrap();
     let items = parse_jsonl("in", LINE.as_bytes()).unwrap();
     let err = write_jsonl(&target, &items).unwrap_err();
-    assert!(matches!(err, DataError::Io { op: "replace", .. }), "{err}");
+    assert!(matches!(err, DataError::Io { op: "write", .. }), "{err}");
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -67,7 +67,7 @@ fn write_failure_leaves_nothing_behind() {
     assert_eq!(names, ["sub"]);
     // A directory that does not exist.
     let err = write_jsonl(&dir.path().join("no/such/dir/x.jsonl"), &items).unwrap_err();
-    assert!(err.to_string().starts_with("cannot create "), "{err}");
+    assert!(err.to_string().starts_with("cannot write "), "{err}");
 }
 
 #[test]

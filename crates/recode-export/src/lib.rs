@@ -57,7 +57,6 @@
 //! `data_source`, `reward_model.ground_truth` as `ground_truth`, and `extra_info`; verl's
 //! built-in scorer does not know `recode/*` sources, so a custom reward function is required.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -355,41 +354,10 @@ pub fn write_chat_template(path: impl AsRef<Path>) -> Result<(), ExportError> {
     write_atomic(path.as_ref(), VERL_CHAT_TEMPLATE.as_bytes())
 }
 
-/// Writes `bytes` to `path` atomically: a new temporary file `.NAME.XXXXXX.tmp` in the same
-/// directory is written, synced, and renamed over `path`. On failure the temporary file is
-/// removed and `path` is untouched. The parent directory must exist.
+/// Writes `bytes` to `path` atomically (see [`recode_data::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| ExportError::NotAFile(path.to_path_buf()))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|error| ExportError::Io {
-            op: "create a temporary file in",
-            path: dir.to_path_buf(),
-            error,
-        })?;
-    // On any error below, dropping `tmp` deletes the temporary file.
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|error| ExportError::Io {
-            op: "write",
-            path: tmp.path().to_path_buf(),
-            error,
-        })?;
-    tmp.persist(path).map_err(|e| ExportError::Io {
-        op: "rename a temporary file to",
-        path: path.to_path_buf(),
-        error: e.error,
-    })?;
-    Ok(())
+    if path.file_name().is_none() {
+        return Err(ExportError::NotAFile(path.to_path_buf()));
+    }
+    recode_data::write_atomic(path, bytes).map_err(|error| ExportError::Io { op: "write", path: path.to_path_buf(), error })
 }

@@ -32,6 +32,8 @@ enum DataCommand {
     Prompt(PromptArgs),
     /// Export items for another trainer (verl Parquet, TRL JSONL).
     Export(super::export::ExportArgs),
+    /// Execution validation: run every item's code in the sandbox on its environments.
+    Check(super::check::CheckArgs),
 }
 
 #[derive(clap::Args)]
@@ -96,6 +98,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<ExitCode> {
         DataCommand::Split(args) => split(args),
         DataCommand::Prompt(args) => prompt(args),
         DataCommand::Export(args) => super::export::run(args),
+        DataCommand::Check(args) => super::check::run(args),
     }
 }
 

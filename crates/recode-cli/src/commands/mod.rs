@@ -1,3 +1,4 @@
+pub mod check;
 pub mod data;
 pub mod export;
 pub mod reward;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use rayon::prelude::*;
 use recode_rewards::Mode;
 use serde_json::{Map, Value};
@@ -106,7 +106,7 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
         text.push('\n');
     }
     match &args.output {
-        Some(path) => write_atomically(path, text.as_bytes())?,
+        Some(path) => recode_data::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to stdout")?;
@@ -177,15 +177,4 @@ fn json_type(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-fn write_atomically(path: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if name.is_empty() {
-        bail!("{}: not a file path", path.display());
-    }
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
 }
