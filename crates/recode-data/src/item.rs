@@ -79,7 +79,7 @@ impl Item {
 }
 
 /// "a string", "an array", … for messages.
-pub(crate) fn json_kind(value: &Value) -> &'static str {
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

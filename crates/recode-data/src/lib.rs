@@ -23,7 +23,7 @@ mod version;
 
 pub use error::DataError;
 pub use fs::write_atomic;
-pub use item::{FIELDS, Item, OPTIONAL_FIELDS};
+pub use item::{FIELDS, Item, OPTIONAL_FIELDS, json_kind};
 pub use jsonl::{parse_jsonl, read_jsonl, write_jsonl, write_jsonl_to};
 pub use split::{Split, SplitIndices, SplitMix64, split, split_indices, test_count};
 pub use stats::{LengthSummary, Stats, UNSPECIFIED, char_len, compute_stats, try_compute_stats};

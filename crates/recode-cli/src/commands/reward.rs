@@ -160,21 +160,10 @@ fn parse_case(line: &[u8]) -> Result<Case, String> {
     };
     let mut take = |field: &str| match object.remove(field) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!("{field}: expected a string, found {}", json_type(&other))),
+        Some(other) => Err(format!("{field}: expected a string, found {}", recode_data::json_kind(&other))),
         None => Err(format!("{field}: missing (expected a string)")),
     };
     let completion = take("completion")?;
     let target = take("target")?;
     Ok(Case { completion, target, carried: object })
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
