@@ -109,7 +109,10 @@ fn item<'a>(report: &'a Value, id: &str) -> &'a Value {
 }
 
 fn reason(report: &Value, id: &str) -> String {
-    item(report, id)["reason"].as_str().unwrap_or("").to_string()
+    item(report, id)["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -149,7 +152,10 @@ fn every_rule() {
     let report = read_json(&dir.join("report.json"));
     let verdict = |id: &str| {
         let i = item(&report, id);
-        (i["valid"].as_bool().unwrap(), i["rule"].as_str().map(str::to_string))
+        (
+            i["valid"].as_bool().unwrap(),
+            i["rule"].as_str().map(str::to_string),
+        )
     };
     let rule = |r: &str| Some(r.to_string());
 
@@ -160,9 +166,13 @@ fn every_rule() {
     assert_eq!(runs[0]["step"], "R0");
     assert_eq!(runs[0]["exit_code"], 0);
     assert_eq!(runs[1]["error_class"], "AttributeError");
-    assert_eq!(
-        runs[1]["error_line"],
-        "AttributeError: module 'mylib' has no attribute 'old_name'"
+    assert!(
+        runs[1]["error_line"]
+            .as_str()
+            .unwrap()
+            .starts_with("AttributeError: module 'mylib' has no attribute 'old_name'"),
+        "{}",
+        runs[1]
     );
     assert!(runs[1]["duration_s"].as_f64().unwrap() > 0.0);
 
@@ -176,7 +186,10 @@ fn every_rule() {
     assert_eq!(verdict("addition"), (true, rule("new-fails-on-old")));
     let runs = item(&report, "addition")["runs"].as_array().unwrap();
     let steps: Vec<&str> = runs.iter().map(|r| r["step"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["R0", "old-on-new", "old-check-on-old", "new-check-on-old"]);
+    assert_eq!(
+        steps,
+        ["R0", "old-on-new", "old-check-on-old", "new-check-on-old"]
+    );
     assert_eq!(runs[1]["passed"], false);
     assert_eq!(runs[2]["warnings_as_errors"], false);
     assert_eq!(runs[3]["env"], "mylib-1");
@@ -185,7 +198,10 @@ fn every_rule() {
     // The new code fails its own check.
     assert_eq!(verdict("new-code-fails"), (false, None));
     let why = reason(&report, "new-code-fails");
-    assert!(why.starts_with("R0: new_code + check failed on `mylib-2`"), "{why}");
+    assert!(
+        why.starts_with("R0: new_code + check failed on `mylib-2`"),
+        "{why}"
+    );
     assert!(why.ends_with("AssertionError: got 4"), "{why}");
 
     // The old code still works and there is no old environment to show it is old.
@@ -197,7 +213,10 @@ fn every_rule() {
     // An environment that does not exist.
     assert_eq!(verdict("missing-env"), (false, None));
     let why = reason(&report, "missing-env");
-    assert!(why.starts_with("environment `mylib-9` does not exist"), "{why}");
+    assert!(
+        why.starts_with("environment `mylib-9` does not exist"),
+        "{why}"
+    );
     assert!(why.contains("`scripts/setup-data-envs mylib-9`"), "{why}");
     assert_eq!(report["envs"]["mylib-9"]["exists"], false);
 
@@ -232,7 +251,10 @@ fn every_rule() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let ids: Vec<&str> = validated.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = validated
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["rename", "deprecation", "addition"]);
     let v = &validated[2]["validation"];
     assert_eq!(v["rule"], "new-fails-on-old");
@@ -245,7 +267,10 @@ fn every_rule() {
     // Field order: the execution fields come after `source`, `validation` after them.
     let keys: Vec<&String> = validated[2].as_object().unwrap().keys().collect();
     let tail: Vec<&str> = keys[keys.len() - 5..].iter().map(|k| k.as_str()).collect();
-    assert_eq!(tail, ["source", "check", "new_env", "old_env", "validation"]);
+    assert_eq!(
+        tail,
+        ["source", "check", "new_env", "old_env", "validation"]
+    );
 }
 
 #[test]
@@ -280,12 +305,28 @@ fn samples_are_deterministic() {
         let out = recode(
             dir,
             &[
-                "data", "check", "--exec", items.to_str().unwrap(), "--envs-dir", "envs",
-                "--sample", "3", "--seed", "11", "--timeout", "2", "--report", report,
+                "data",
+                "check",
+                "--exec",
+                items.to_str().unwrap(),
+                "--envs-dir",
+                "envs",
+                "--sample",
+                "3",
+                "--seed",
+                "11",
+                "--timeout",
+                "2",
+                "--report",
+                report,
             ],
             &[],
         );
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            text(&out.stderr)
+        );
         let report = read_json(&dir.join(report));
         assert_eq!(report["sample"]["n"], 3);
         assert_eq!(report["items_in_file"], 8);
@@ -308,15 +349,30 @@ fn usage_and_io_errors_exit_2() {
     let items = fixtures().join("items.jsonl");
     let out = recode(dir, &["data", "check", items.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("pass --exec"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("pass --exec"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = recode(dir, &["data", "check", "--exec", "missing.jsonl"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("missing.jsonl"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("missing.jsonl"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = recode(
         dir,
-        &["data", "check", "--exec", items.to_str().unwrap(), "--timeout", "0"],
+        &[
+            "data",
+            "check",
+            "--exec",
+            items.to_str().unwrap(),
+            "--timeout",
+            "0",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -324,11 +380,21 @@ fn usage_and_io_errors_exit_2() {
     let out = recode(
         dir,
         &[
-            "data", "check", "--exec", items.to_str().unwrap(), "--envs-dir", "envs",
-            "--report", "no/such/dir/report.json",
+            "data",
+            "check",
+            "--exec",
+            items.to_str().unwrap(),
+            "--envs-dir",
+            "envs",
+            "--report",
+            "no/such/dir/report.json",
         ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no/such/dir/report.json"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no/such/dir/report.json"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -16,6 +16,7 @@ mod fs;
 mod item;
 mod jsonl;
 pub mod prompt;
+mod similarity;
 mod split;
 mod stats;
 mod validate;
@@ -25,7 +26,13 @@ pub use error::DataError;
 pub use fs::write_atomic;
 pub use item::{FIELDS, Item, OPTIONAL_FIELDS, json_kind};
 pub use jsonl::{parse_jsonl, read_jsonl, write_jsonl, write_jsonl_to};
+pub use similarity::{
+    CODE_SIMILARITY, NearDuplicate, UPDATE_INFO_SIMILARITY, UPDATE_INFO_SIMILARITY_ANY_VERSION,
+    edit_similarity, format_similarity, migration_words, near_duplicates, normalize_code,
+    similarity_bound,
+};
 pub use split::{Split, SplitIndices, SplitMix64, split, split_indices, test_count};
 pub use stats::{LengthSummary, Stats, UNSPECIFIED, char_len, compute_stats, try_compute_stats};
 pub use validate::{LINE_FIELD, Problem, Report, validate_bytes, validate_file};
+pub use validate::{validate_files, validate_sources};
 pub use version::is_valid_version;

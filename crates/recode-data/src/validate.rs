@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::DataError;
 use crate::item::{Item, from_object, json_kind};
+use crate::similarity::{format_similarity, near_duplicates};
 use crate::version::is_valid_version;
 
 /// The `field` of a problem that concerns the whole line (empty line, invalid UTF-8, bad JSON,
@@ -58,12 +59,38 @@ impl Report {
 
 /// Reads and validates a file; only a failure to read it is an error.
 pub fn validate_file(path: &Path) -> Result<Report, DataError> {
-    let bytes = std::fs::read(path).map_err(|error| DataError::Io {
+    Ok(validate_bytes(&path.display().to_string(), &read(path)?))
+}
+
+/// Reads and validates several files together: each is checked as by [`validate_file`], and
+/// near-duplicates (check 4 of [`validate_bytes`]) are also sought across files, an item of
+/// a later file being reported as a near-duplicate of one in an earlier file. One result per
+/// path, in order; a file that cannot be read gives its error and takes no part.
+pub fn validate_files<P: AsRef<Path>>(paths: &[P]) -> Vec<Result<Report, DataError>> {
+    let read: Vec<Result<(String, Vec<u8>), DataError>> = paths
+        .iter()
+        .map(|path| {
+            let path = path.as_ref();
+            Ok((path.display().to_string(), read(path)?))
+        })
+        .collect();
+    let sources: Vec<(&str, &[u8])> = read
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+        .collect();
+    let mut reports = validate_sources(&sources).into_iter();
+    read.into_iter()
+        .map(|r| r.map(|_| reports.next().expect("one report per readable file")))
+        .collect()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|error| DataError::Io {
         op: "read",
         path: path.to_path_buf(),
         error,
-    })?;
-    Ok(validate_bytes(&path.display().to_string(), &bytes))
+    })
 }
 
 /// Validates the bytes of a JSONL file named `file` (used only in the problems).
@@ -83,16 +110,95 @@ pub fn validate_file(path: &Path) -> Result<Report, DataError> {
 ///    blank; `old_code`, `new_code` empty (only white space) or not parsing as a Python module
 ///    (CPython 3.11 `ast.parse`, via `recode_python::parses_as_module`); `new_code` exactly
 ///    equal to `old_code`.
+/// 4. `old_code`: a near-duplicate of an earlier item — the same dependency, the same update
+///    and nearly the same program, as defined (with the thresholds and their calibration) in
+///    [`crate::similarity`] — as `near-duplicate of line N (same update, code similarity
+///    0.93)`, naming the earlier item with the most similar code; the similarity is rounded
+///    down to two decimals. With [`validate_files`] the earlier item may be in an earlier
+///    file, named as `FILE:N`.
 pub fn validate_bytes(file: &str, bytes: &[u8]) -> Report {
-    let mut report = Report::default();
+    validate_sources(&[(file, bytes)])
+        .pop()
+        .expect("one report per source")
+}
+
+/// Validates several named JSONL texts together (see [`validate_files`]): one report each.
+pub fn validate_sources(sources: &[(&str, &[u8])]) -> Vec<Report> {
+    let mut scans: Vec<Scan> = sources.iter().map(|(_, bytes)| scan(bytes)).collect();
+    // Check 4, across all the sources.
+    let mut near: Vec<(usize, usize, String)> = Vec::new();
+    {
+        let located: Vec<(usize, usize)> = scans
+            .iter()
+            .enumerate()
+            .flat_map(|(s, scan)| scan.items.iter().map(move |(line, _)| (s, *line)))
+            .collect();
+        let items: Vec<&Item> = scans
+            .iter()
+            .flat_map(|scan| scan.items.iter().map(|(_, item)| item))
+            .collect();
+        for duplicate in near_duplicates(&items) {
+            let (source, line) = located[duplicate.index];
+            let (first_source, first_line) = located[duplicate.of];
+            let first = if first_source == source {
+                format!("line {first_line}")
+            } else {
+                format!("{}:{first_line}", sources[first_source].0)
+            };
+            near.push((
+                source,
+                line,
+                format!(
+                    "near-duplicate of {first} (same update, code similarity {})",
+                    format_similarity(duplicate.code_similarity)
+                ),
+            ));
+        }
+    }
+    for (source, line, message) in near {
+        scans[source].found[line - 1].push(("old_code".to_string(), message));
+    }
+    scans
+        .into_iter()
+        .zip(sources)
+        .map(|(scan, (file, _))| Report {
+            lines: scan.found.len(),
+            items: scan.items.len(),
+            problems: scan
+                .found
+                .into_iter()
+                .enumerate()
+                .flat_map(|(i, found)| {
+                    found.into_iter().map(move |(field, message)| Problem {
+                        file: file.to_string(),
+                        line: i + 1,
+                        field,
+                        message,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// One file after checks 1–3: the problems of each line (index = line − 1) and the
+/// structurally complete items with their lines.
+struct Scan {
+    found: Vec<Vec<(String, String)>>,
+    items: Vec<(usize, Item)>,
+}
+
+fn scan(bytes: &[u8]) -> Scan {
+    let mut scan = Scan {
+        found: Vec::new(),
+        items: Vec::new(),
+    };
     let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
     for (line, raw) in lines(bytes) {
-        report.lines += 1;
         let mut found: Vec<(String, String)> = Vec::new();
         match parse_record(line, raw) {
             Err(problems) => found = problems,
             Ok(item) => {
-                report.items += 1;
                 if let Some(id) = &item.id {
                     if id.trim().is_empty() {
                         found.push(("id".into(), "blank".into()));
@@ -108,18 +214,12 @@ pub fn validate_bytes(file: &str, bytes: &[u8]) -> Report {
                 for (field, message) in content_problems(&item) {
                     found.push((field.to_string(), message));
                 }
+                scan.items.push((line, item));
             }
         }
-        report
-            .problems
-            .extend(found.into_iter().map(|(field, message)| Problem {
-                file: file.to_string(),
-                line,
-                field,
-                message,
-            }));
+        scan.found.push(found);
     }
-    report
+    scan
 }
 
 /// Problems of a structurally complete item that do not depend on other items.

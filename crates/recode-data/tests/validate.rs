@@ -5,7 +5,10 @@ const GOOD: &str = r#"{"id":"np-1","dependency":"Numpy","new_version":"==2.2.0",
 
 #[test]
 fn a_good_file_has_no_problems() {
-    let text = format!("{GOOD}\n{}\n", GOOD.replace("np-1", "np-2"));
+    let other = GOOD
+        .replace("np-1", "np-2")
+        .replace(r#""update_info":"u""#, r#""update_info":"another update""#);
+    let text = format!("{GOOD}\n{other}\n");
     let report = validate_bytes("good.jsonl", text.as_bytes());
     assert_eq!(report.problems, vec![]);
     assert_eq!((report.lines, report.items), (2, 2));
@@ -14,7 +17,7 @@ fn a_good_file_has_no_problems() {
     let text = format!(
         "{}\r\n{}",
         GOOD.replace("}", r#","extra":[1,2],"source":null}"#),
-        GOOD.replace("np-1", "np-2")
+        other
     );
     let report = validate_bytes("good.jsonl", text.as_bytes());
     assert_eq!(report.problems, vec![]);
@@ -67,19 +70,26 @@ fn every_problem_is_reported() {
         "bad.jsonl:7: new_version: expected a string, found a number",
         "bad.jsonl:7: id: expected a string or null, found a number",
         "bad.jsonl:8: new_version: not of the form ==X[.Y...] with numeric parts and an optional aN/bN/rcN, .postN, .devN suffix (got \"2.2.0\")",
+        "bad.jsonl:8: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
         "bad.jsonl:9: old_code: empty (no code, only white space)",
         "bad.jsonl:10: new_code: does not parse as Python (CPython 3.11 ast.parse)",
+        "bad.jsonl:10: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
         "bad.jsonl:11: new_code: identical to old_code",
+        "bad.jsonl:11: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
         "bad.jsonl:12: id: duplicate \"np-1\" (first on line 1)",
+        "bad.jsonl:12: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
         "bad.jsonl:13: dependency: blank",
         "bad.jsonl:13: update_info: blank",
         "bad.jsonl:14: id: blank",
+        "bad.jsonl:14: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
         "bad.jsonl:15: description: expected a string, found an object",
         "bad.jsonl:15: update_type: expected a string or null, found a boolean",
         "bad.jsonl:15: validation: expected an object or null, found a string",
         "bad.jsonl:16: description: missing",
+        "bad.jsonl:17: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
         "bad.jsonl:18: <line>: expected a JSON object, found null",
         "bad.jsonl:19: <line>: invalid UTF-8 at byte offset 7 of the line",
+        "bad.jsonl:20: old_code: near-duplicate of line 1 (same update, code similarity 1.00)",
     ];
     assert_eq!(shown, expected);
     assert_eq!(report.lines, 20);

@@ -83,7 +83,9 @@ pub fn python_exception(stderr: &str) -> Option<(String, String)> {
         None => lines
             .iter()
             .rev()
-            .find(|l| !l.starts_with([' ', '\t']) && exception_type(l).is_some() && l.contains(": "))
+            .find(|l| {
+                !l.starts_with([' ', '\t']) && exception_type(l).is_some() && l.contains(": ")
+            })
             .copied(),
     }?;
     let name = exception_type(candidate)?;
@@ -106,7 +108,9 @@ fn exception_type(line: &str) -> Option<&str> {
     };
     let ok = !name.is_empty()
         && name.split('.').all(|part| {
-            part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
     ok.then_some(name)
@@ -165,6 +169,9 @@ mod tests {
         assert_eq!(ErrorClass::Killed(77).to_string(), "Killed(77)");
         assert_eq!(ErrorClass::Exit(3).to_string(), "Exit(3)");
         assert_eq!(ErrorClass::Timeout.to_string(), "Timeout");
-        assert_eq!(ErrorClass::Exception("MemoryError".into()).to_string(), "MemoryError");
+        assert_eq!(
+            ErrorClass::Exception("MemoryError".into()).to_string(),
+            "MemoryError"
+        );
     }
 }

@@ -45,7 +45,11 @@ where
     let total = items.len();
     let start = Instant::now();
     let next = AtomicUsize::new(0);
-    let state = Mutex::new((0usize, progress, (0..total).map(|_| None).collect::<Vec<Option<R>>>()));
+    let state = Mutex::new((
+        0usize,
+        progress,
+        (0..total).map(|_| None).collect::<Vec<Option<R>>>(),
+    ));
     let threads = jobs.clamp(1, total.max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {

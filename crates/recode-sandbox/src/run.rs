@@ -203,9 +203,9 @@ impl Sandbox {
         let result = self.run_in(spec, limits, &interpreter, &dir_path);
         let cleanup_error = match dir.close() {
             Ok(()) => None,
-            Err(_) => remove_tree(&dir_path).err().map(|e| {
-                format!("cannot remove {}: {e}", dir_path.display())
-            }),
+            Err(_) => remove_tree(&dir_path)
+                .err()
+                .map(|e| format!("cannot remove {}: {e}", dir_path.display())),
         };
         result.map(|mut output| {
             output.cleanup_error = cleanup_error;
@@ -270,7 +270,11 @@ impl Sandbox {
             NetworkPolicy::Allow => None,
             _ => Some(cloexec_pipe()?),
         };
-        let setup = ChildSetup::new(limits, self.network, report.as_ref().map(|(_, w)| w.as_raw_fd()));
+        let setup = ChildSetup::new(
+            limits,
+            self.network,
+            report.as_ref().map(|(_, w)| w.as_raw_fd()),
+        );
         // SAFETY: `setup_child` only makes async-signal-safe system calls on memory prepared
         // before the fork; it allocates nothing.
         unsafe {
@@ -287,10 +291,10 @@ impl Sandbox {
         let mut child = match spawned {
             Ok(child) => child,
             Err(error) => {
-                if let Some(NetworkOutcome::Failed(reason)) = network {
-                    if self.network == NetworkPolicy::Require {
-                        return Err(SandboxError::NetworkIsolationUnavailable { reason });
-                    }
+                if let Some(NetworkOutcome::Failed(reason)) = network
+                    && self.network == NetworkPolicy::Require
+                {
+                    return Err(SandboxError::NetworkIsolationUnavailable { reason });
                 }
                 return Err(SandboxError::Spawn {
                     interpreter: interpreter.to_path_buf(),
@@ -329,10 +333,9 @@ impl Sandbox {
             let _ = writer.join();
         }
         let supervised = supervised?;
-        let (status, cpu) = status.map(|s| (s, cpu)).map_err(|error| SandboxError::Os {
-            op: "wait4",
-            error,
-        })?;
+        let (status, cpu) = status
+            .map(|s| (s, cpu))
+            .map_err(|error| SandboxError::Os { op: "wait4", error })?;
         Ok(RunOutput {
             status,
             timed_out: supervised.timed_out,
@@ -386,10 +389,10 @@ fn supervise(
             kill_group(pid);
         }
         let open = pipes.iter().filter(|(fd, _)| fd.is_some()).count();
-        if let Some(at) = exited_at {
-            if open == 0 || now >= at + DRAIN_GRACE {
-                break;
-            }
+        if let Some(at) = exited_at
+            && (open == 0 || now >= at + DRAIN_GRACE)
+        {
+            break;
         }
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
         for (fd, _) in &pipes {
@@ -763,14 +766,15 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), SandboxError> {
     std::fs::write(path, contents).map_err(error)
 }
 
-/// The interpreter's path, checked: it exists, is a file and is executable. A bare name is
-/// looked up in `PATH`.
+/// The interpreter's absolute path, checked: it exists, is a file and is executable. A bare
+/// name is looked up in `PATH`; a relative path is taken from the current directory.
 pub fn resolve_interpreter(path: &Path) -> Result<PathBuf, SandboxError> {
     let not_found = |reason: String| SandboxError::InterpreterNotFound {
         path: path.to_path_buf(),
         reason,
     };
-    let is_bare = path.components().count() == 1 && !path.as_os_str().is_empty()
+    let is_bare = path.components().count() == 1
+        && !path.as_os_str().is_empty()
         && matches!(path.components().next(), Some(Component::Normal(_)))
         && !path.as_os_str().as_encoded_bytes().contains(&b'/');
     if is_bare {
@@ -784,7 +788,8 @@ pub fn resolve_interpreter(path: &Path) -> Result<PathBuf, SandboxError> {
         return Err(not_found("not found in PATH".to_string()));
     }
     check_executable(path).map_err(not_found)?;
-    Ok(path.to_path_buf())
+    // The program runs in another directory: a relative path must be made absolute.
+    std::path::absolute(path).map_err(|e| not_found(e.to_string()))
 }
 
 fn check_executable(path: &Path) -> Result<(), String> {

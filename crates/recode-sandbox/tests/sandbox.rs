@@ -48,7 +48,13 @@ fn process_gone(pid: i32) -> bool {
         // SAFETY: signal 0 only checks for existence.
         let alive = unsafe { libc::kill(pid, 0) } == 0;
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
             .unwrap_or(false);
         if !alive || zombie {
             return true;
@@ -78,7 +84,13 @@ fn normal_run_and_private_directory() {
     assert_eq!(lines[0], "hello []");
     let dir = PathBuf::from(lines[1]);
     assert_eq!(lines[2], lines[1], "TMPDIR is the private directory");
-    assert!(dir.file_name().unwrap().to_str().unwrap().starts_with("recode-sandbox-"));
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("recode-sandbox-")
+    );
     assert!(!dir.exists(), "{} was not removed", dir.display());
     assert_eq!(out.stderr.text(), "err\n");
     assert!(!out.stdout.truncated && !out.stderr.truncated);
@@ -117,17 +129,41 @@ fn args_env_stdin_and_files() {
 #[test]
 fn exception_classification() {
     let cases = [
-        ("import math\nmath.nope\n", "AttributeError", "AttributeError: module 'math' has no attribute 'nope'"),
-        ("import not_a_module_xyz\n", "ModuleNotFoundError", "ModuleNotFoundError: No module named 'not_a_module_xyz'"),
-        ("x = 1\nassert x == 2, 'x is 1'\n", "AssertionError", "AssertionError: x is 1"),
-        ("def f(:\n  pass\n", "SyntaxError", "SyntaxError: invalid syntax"),
+        (
+            "import math\nmath.nope\n",
+            "AttributeError",
+            "AttributeError: module 'math' has no attribute 'nope'",
+        ),
+        (
+            "import not_a_module_xyz\n",
+            "ModuleNotFoundError",
+            "ModuleNotFoundError: No module named 'not_a_module_xyz'",
+        ),
+        (
+            "x = 1\nassert x == 2, 'x is 1'\n",
+            "AssertionError",
+            "AssertionError: x is 1",
+        ),
+        (
+            "def f(:\n  pass\n",
+            "SyntaxError",
+            "SyntaxError: invalid syntax",
+        ),
         ("raise MemoryError\n", "MemoryError", "MemoryError"),
-        ("class Boom(Exception): pass\nraise Boom('b')\n", "Boom", "Boom: b"),
+        (
+            "class Boom(Exception): pass\nraise Boom('b')\n",
+            "Boom",
+            "Boom: b",
+        ),
     ];
     for (source, class, line) in cases {
         let out = run(source);
         assert_eq!(out.exit_code(), Some(1), "{source}: {out:?}");
-        assert_eq!(out.error_class(), ErrorClass::Exception(class.to_string()), "{source}");
+        assert_eq!(
+            out.error_class(),
+            ErrorClass::Exception(class.to_string()),
+            "{source}"
+        );
         assert_eq!(out.error_line().as_deref(), Some(line), "{source}");
     }
     let out = run("import sys\nprint('bye', file=sys.stderr)\nsys.exit(3)\n");
@@ -191,7 +227,11 @@ fn output_is_capped_without_deadlock() {
          raise ValueError('at the end')\n");
     assert_eq!(out.stdout.total_bytes, 50_000_000);
     assert!(out.stdout.truncated);
-    assert!(out.stdout.bytes.len() <= 64 * 1024 + 64, "{}", out.stdout.bytes.len());
+    assert!(
+        out.stdout.bytes.len() <= 64 * 1024 + 64,
+        "{}",
+        out.stdout.bytes.len()
+    );
     assert!(out.stderr.truncated);
     // The tail of stderr is kept, so the traceback's last line is still there.
     assert_eq!(
@@ -284,8 +324,15 @@ fn file_size_and_cpu_limits() {
         },
         "open('big', 'wb').write(b'x' * (2 << 20))\n",
     );
-    assert_eq!(out.error_class(), ErrorClass::Exception("OSError".into()), "{out:?}");
-    assert!(out.error_line().unwrap().contains("File too large"), "{out:?}");
+    assert_eq!(
+        out.error_class(),
+        ErrorClass::Exception("OSError".into()),
+        "{out:?}"
+    );
+    assert!(
+        out.error_line().unwrap().contains("File too large"),
+        "{out:?}"
+    );
 
     let out = run_with(
         Limits {
@@ -296,7 +343,11 @@ fn file_size_and_cpu_limits() {
         "while True:\n    pass\n",
     );
     assert!(!out.timed_out);
-    assert_eq!(out.error_class(), ErrorClass::Killed(libc::SIGXCPU), "{out:?}");
+    assert_eq!(
+        out.error_class(),
+        ErrorClass::Killed(libc::SIGXCPU),
+        "{out:?}"
+    );
     assert_eq!(out.error_class().to_string(), "Killed(SIGXCPU)");
 }
 

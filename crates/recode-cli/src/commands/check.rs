@@ -89,7 +89,11 @@ pub struct CheckArgs {
 /// `$RECODE_HOME/envs`, `RECODE_HOME` defaulting to `$XDG_CACHE_HOME/recode` or
 /// `~/.cache/recode` (empty variables count as unset).
 pub fn default_envs_dir() -> anyhow::Result<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let home = match var("RECODE_HOME") {
         Some(home) => home,
         None => {
@@ -133,9 +137,7 @@ impl Env {
             versions: BTreeMap::new(),
             stamp_error: None,
         };
-        let plain = !name.is_empty()
-            && !name.starts_with('.')
-            && !name.contains(['/', '\\', '\0']);
+        let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0']);
         if !plain {
             env.error = Some(format!(
                 "invalid environment name {name:?}: expected a plain directory name"
@@ -163,7 +165,11 @@ impl Env {
                 Ok(value) => {
                     env.packages = value["packages"]
                         .as_array()
-                        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|p| p.as_str().map(String::from))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     env.versions = value["versions"]
                         .as_object()
@@ -173,13 +179,13 @@ impl Env {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    if let Some(stamped) = value["name"].as_str() {
-                        if stamped != name {
-                            env.stamp_error = Some(format!(
-                                "{} names environment `{stamped}`, not `{name}`",
-                                stamp.display()
-                            ));
-                        }
+                    if let Some(stamped) = value["name"].as_str()
+                        && stamped != name
+                    {
+                        env.stamp_error = Some(format!(
+                            "{} names environment `{stamped}`, not `{name}`",
+                            stamp.display()
+                        ));
                     }
                 }
             },
@@ -481,32 +487,6 @@ fn utc_date(secs: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&tmp);
-        bail!("cannot write {}: {error}", path.display());
-    }
-    Ok(())
-}
-
 fn default_report(input: &Path) -> anyhow::Result<PathBuf> {
     let stem = input
         .file_stem()
@@ -529,10 +509,15 @@ fn format_duration(d: Duration) -> String {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if !args.exec {
-        bail!("nothing to check: pass --exec to run the items in the sandbox (the only check so far)");
+        bail!(
+            "nothing to check: pass --exec to run the items in the sandbox (the only check so far)"
+        );
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
+        bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        );
     }
     if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
@@ -543,20 +528,23 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     // Fail before hours of checking, not after.
     for path in std::iter::once(&report_path).chain(&args.write_validated) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                bail!(
-                    "cannot write {}: directory {} does not exist",
-                    path.display(),
-                    dir.display()
-                );
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            bail!(
+                "cannot write {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            );
         }
     }
     let envs_dir = match &args.envs_dir {
         Some(dir) => dir.clone(),
         None => default_envs_dir()?,
     };
+    // Programs run in their own directories: interpreter paths must not be relative.
+    let envs_dir = std::path::absolute(&envs_dir)
+        .with_context(|| format!("cannot resolve {}", envs_dir.display()))?;
     let items = read_jsonl(&args.file).map_err(|err| match err {
         recode_data::DataError::Invalid(_) => {
             anyhow::anyhow!("{err} (run `recode data validate` to see every problem)")
@@ -707,7 +695,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     });
     let mut text = serde_json::to_string_pretty(&report)?;
     text.push('\n');
-    write_atomic(&report_path, text.as_bytes())?;
+    recode_data::write_atomic(&report_path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
 
     if let Some(path) = &args.write_validated {
         let validated: Vec<Item> = outcomes
@@ -720,7 +709,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     .into_iter()
                     .flatten()
                 {
-                    versions.insert(name.to_string(), Value::Object(envs[name].pinned_versions()));
+                    versions.insert(
+                        name.to_string(),
+                        Value::Object(envs[name].pinned_versions()),
+                    );
                 }
                 let mut validation = Map::new();
                 validation.insert("rule".into(), json!(o.rule));
@@ -758,7 +750,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         out,
         "{} checked, {valid_count} valid{}, {} invalid in {}; network isolation: {}",
         outcomes.len(),
-        if rules.is_empty() { String::new() } else { format!(" ({rules})") },
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({rules})")
+        },
         outcomes.len() - valid_count,
         format_duration(wall),
         if runs == 0 {
@@ -776,7 +772,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "wrote {}", path.display())?;
     }
     out.flush()?;
-    Ok(ExitCode::from(if valid_count == outcomes.len() { 0 } else { 1 }))
+    Ok(ExitCode::from(if valid_count == outcomes.len() {
+        0
+    } else {
+        1
+    }))
 }
 
 #[cfg(test)]
