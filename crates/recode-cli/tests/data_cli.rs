@@ -61,17 +61,22 @@ bad.jsonl:4: <line>: expected a JSON object, found a string
 bad.jsonl:5: old_code: missing
 bad.jsonl:5: new_code: expected a string, found a number
 bad.jsonl:6: new_version: not of the form ==X[.Y...] with numeric parts and an optional aN/bN/rcN, .postN, .devN suffix (got \"2.0\")
+bad.jsonl:6: old_code: near-duplicate of line 1 (same update, code similarity 1.00)
 bad.jsonl:7: new_version: not of the form ==X[.Y...] with numeric parts and an optional aN/bN/rcN, .postN, .devN suffix (got \"==2.0 \")
+bad.jsonl:7: old_code: near-duplicate of line 1 (same update, code similarity 1.00)
 bad.jsonl:8: old_code: empty (no code, only white space)
 bad.jsonl:9: new_code: does not parse as Python (CPython 3.11 ast.parse)
+bad.jsonl:9: old_code: near-duplicate of line 1 (same update, code similarity 1.00)
 bad.jsonl:10: new_code: identical to old_code
 bad.jsonl:11: id: duplicate \"x-1\" (first on line 1)
+bad.jsonl:11: old_code: near-duplicate of line 1 (same update, code similarity 1.00)
 bad.jsonl:12: dependency: blank
 bad.jsonl:12: update_info: blank
 bad.jsonl:13: <line>: invalid UTF-8 at byte offset 80 of the line
 bad.jsonl:14: validation: expected an object or null, found an array
 bad.jsonl:15: old_code: does not parse as Python (CPython 3.11 ast.parse)
-10 items, 16 problems in 1 file
+bad.jsonl:16: old_code: near-duplicate of line 1 (same update, code similarity 1.00)
+10 items, 21 problems in 1 file
 ";
     assert_eq!(stdout(&out), expected);
     assert_eq!(stderr(&out), "");
@@ -93,7 +98,7 @@ fn validate_several_files_and_a_missing_one() {
         "{text}"
     );
     assert!(
-        text.ends_with("\n18 items, 16 problems in 2 files\n"),
+        text.ends_with("\n18 items, 21 problems in 2 files\n"),
         "{text}"
     );
     assert_eq!(

@@ -1,62 +1,5 @@
-//! Near-duplicate detection: two items of the same update with nearly the same program.
-//!
-//! A training set must not hold the same migration twice under two ids: it over-weights one
-//! update and, after a train/test split, leaks test items into training. Two items are
-//! **near-duplicates** when all of these hold:
-//!
-//! 1. the same `dependency` (compared trimmed and case-insensitively);
-//! 2. the same update: `update_info` texts with an [`edit_similarity`] of at least
-//!    [`UPDATE_INFO_SIMILARITY`] and the same `new_version` (trimmed), or of at least
-//!    [`UPDATE_INFO_SIMILARITY_ANY_VERSION`] whatever the versions;
-//! 3. the same migration: the two edits `old_code` → `new_code` touch a common word — a word
-//!    (run of letters, digits and `_`) that the edit removes or adds in both items, on the
-//!    same side — or neither edit removes or adds any word ([`migration_words`]);
-//! 4. nearly the same program: `old_code`, white space normalised by [`normalize_code`], with
-//!    an [`edit_similarity`] of at least [`CODE_SIMILARITY`].
-//!
-//! Items with a blank `dependency`, `update_info` or `old_code` take no part (validation
-//! reports those already).
-//!
-//! # Thresholds and why
-//!
-//! Calibrated on the 607 items of `data/train/*.jsonl` and `data/sample.jsonl` (all pairs of
-//! one dependency, about 25 000).
-//!
-//! * **Code, 0.85.** No two distinct programs come close: per item, the most similar other
-//!   program of the same update scores 0.17–0.55 (most 0.25–0.40; one update's programs share
-//!   the imports and the API call, little else), and of any other update of the library at
-//!   most 0.75 (the pandas offset-alias programs, which share a resampling scaffold). A
-//!   program saved twice scores 1.0; one re-saved with a renamed variable, an edited literal
-//!   or a reworded comment scores 0.9 and above. 0.85 sits in the empty gap, above every
-//!   distinct pair with a margin of 0.1 and low enough to catch lightly edited copies.
-//! * **Update text, 0.6 with the same version.** Edit similarity of `update_info` does not by
-//!   itself tell one update from another: one update worded twice scores 0.70–0.95 (the
-//!   `scipy.stats.mode` keepdims texts 0.77, the `scipy.signal` window texts 0.88), while
-//!   templated texts of different updates score up to 0.85 (`np.string_` vs `np.unicode_`
-//!   alias removal). Requiring the same `new_version` removes most templated false matches
-//!   (of the 163 pairs scoring ≥ 0.6, the 21 with different versions are 19 different
-//!   updates, e.g. the `base_estimator` renames of four sklearn estimators, 0.60–0.77), and
-//!   0.6 keeps rewordings (0.70+) with a margin. Different updates of one release with
-//!   templated texts still pass this test; the migration test below separates them.
-//! * **Update text, 0.9 whatever the version.** One update is sometimes dated by its
-//!   deprecation release and sometimes by its removal release (the same `scipy.sparse.linalg`
-//!   `tol` text appears under `==1.12.0` and `==1.14.0`); a copy relabelled so is still a
-//!   duplicate. Different updates with different versions score at most 0.77 here.
-//!
-//! * **Same migration.** Test 3 tells sibling updates of one release apart when their texts
-//!   are templated: a program migrated from `np.float_` to `np.float64` and the same program
-//!   migrated from `np.complex_` to `np.complex128` share no removed or added word, while a
-//!   copy of one migration (with renamed variables or edited literals) shares them all.
-//!
-//! On that data (as of this calibration) no pair is flagged: the closest same-update pair of
-//! programs is at 0.55.
-//!
-//! # Speed
-//!
-//! Only pairs within one dependency are compared; a pair is skipped unless the length bound
-//! `1 − |la − lb| / max(la, lb)` (an upper bound of the similarity, as the edit distance is
-//! at least the length difference) reaches the threshold, which for code means lengths
-//! within 15 %. Distances are [`recode_rewards::levenshtein`] (bit-parallel).
+//! Near-duplicate detection: two items of the same update with nearly the same program
+//! (see [`near_duplicates`] for the criterion, its thresholds and their calibration).
 use std::collections::{BTreeSet, HashMap};
 
 use recode_rewards::{is_python_space, levenshtein};
@@ -111,7 +54,7 @@ pub fn migration_words(old: &str, new: &str) -> Vec<(bool, String)> {
     out
 }
 
-/// Whether two edits are the same migration (test 3 of the module documentation), given
+/// Whether two edits are the same migration (test 3 of [`near_duplicates`]), given
 /// their sorted [`migration_words`].
 fn same_migration(a: &[(bool, String)], b: &[(bool, String)]) -> bool {
     if a.is_empty() || b.is_empty() {
@@ -162,9 +105,68 @@ pub struct NearDuplicate {
     pub code_similarity: f64,
 }
 
-/// Every item that is a near-duplicate of an earlier one (see the module documentation),
-/// in order of `index`, each naming the earlier item with the highest code similarity (the
-/// earliest of those on a tie). An item is reported at most once; the first of a group never.
+/// Every item that is a near-duplicate of an earlier one, in order of `index`, each naming
+/// the earlier item with the highest code similarity (the earliest of those on a tie). An
+/// item is reported at most once; the first of a group never.
+///
+/// A training set must not hold the same migration twice under two ids: it over-weights one
+/// update and, after a train/test split, leaks test items into training. Two items are
+/// **near-duplicates** when all of these hold:
+///
+/// 1. the same `dependency` (compared trimmed and case-insensitively);
+/// 2. the same update: `update_info` texts with an [`edit_similarity`] of at least
+///    [`UPDATE_INFO_SIMILARITY`] and the same `new_version` (trimmed), or of at least
+///    [`UPDATE_INFO_SIMILARITY_ANY_VERSION`] whatever the versions;
+/// 3. the same migration: the two edits `old_code` → `new_code` touch a common word — a word
+///    (run of letters, digits and `_`) that the edit removes or adds in both items, on the
+///    same side — or neither edit removes or adds any word ([`migration_words`]);
+/// 4. nearly the same program: `old_code`, white space normalised by [`normalize_code`], with
+///    an [`edit_similarity`] of at least [`CODE_SIMILARITY`].
+///
+/// Items with a blank `dependency`, `update_info` or `old_code` take no part (validation
+/// reports those already).
+///
+/// # Thresholds and why
+///
+/// Calibrated on the 677 items of `data/train/*.jsonl` (nine libraries) and
+/// `data/sample.jsonl`, all compared together (about 27 000 pairs of one dependency).
+///
+/// * **Code, 0.85.** No two distinct programs come close: per item, the most similar other
+///   program of the same update scores 0.17–0.54 (most 0.25–0.40; one update's programs share
+///   the imports and the API call, little else), and of any other update of the library at
+///   most 0.78 (seaborn programs sharing a plotting scaffold, e.g. `lvplot` → `boxenplot` vs
+///   the `boxenplot` `scale` rename; the pandas offset-alias programs, 0.75). A program saved
+///   twice scores 1.0; one re-saved with a renamed variable, an edited literal or
+///   re-indented scores 0.93–1.00 even for a short (220-character) program, more for longer
+///   ones. 0.85 sits in the empty gap between the two.
+/// * **Update text, 0.6 with the same version.** Edit similarity of `update_info` does not by
+///   itself tell one update from another: one update worded twice scores 0.70–0.95 (the
+///   `scipy.stats.mode` keepdims texts 0.77, the `scipy.signal` window texts 0.88), while
+///   templated texts of different updates score up to 0.85 (`np.string_` vs `np.unicode_`
+///   alias removal). Requiring the same `new_version` removes most templated false matches
+///   (among the first 607 items, of the 163 pairs scoring ≥ 0.6 the 21 with different
+///   versions are 19 different updates, e.g. the `base_estimator` renames of four sklearn
+///   estimators, 0.60–0.77), and 0.6 keeps rewordings (0.70+) with a margin. Different
+///   updates of one release with templated texts still pass this test; the migration test
+///   below separates them.
+/// * **Update text, 0.9 whatever the version.** One update is sometimes dated by its
+///   deprecation release and sometimes by its removal release (the same `scipy.sparse.linalg`
+///   `tol` text appears under `==1.12.0` and `==1.14.0`); a copy relabelled so is still a
+///   duplicate. Different updates with different versions score at most 0.77 here.
+/// * **Same migration.** Test 3 tells sibling updates of one release apart when their texts
+///   are templated: a program migrated from `np.float_` to `np.float64` and the same program
+///   migrated from `np.complex_` to `np.complex128` share no removed or added word, while a
+///   copy of one migration (with renamed variables or edited literals) shares them all.
+///
+/// On that data (as of this calibration) no pair is flagged: the closest pair of programs of
+/// one update is at 0.54, the closest pair of any programs at 0.78.
+///
+/// # Speed
+///
+/// Only pairs within one dependency are compared; a pair is skipped unless the length bound
+/// `1 − |la − lb| / max(la, lb)` (an upper bound of the similarity, as the edit distance is
+/// at least the length difference) reaches the threshold, which for code means lengths
+/// within 15 %. Distances are [`recode_rewards::levenshtein`] (bit-parallel).
 pub fn near_duplicates(items: &[&Item]) -> Vec<NearDuplicate> {
     struct Prepared<'a> {
         index: usize,

@@ -111,11 +111,12 @@ fn read(path: &Path) -> Result<Vec<u8>, DataError> {
 ///    (CPython 3.11 `ast.parse`, via `recode_python::parses_as_module`); `new_code` exactly
 ///    equal to `old_code`.
 /// 4. `old_code`: a near-duplicate of an earlier item — the same dependency, the same update
-///    and nearly the same program, as defined (with the thresholds and their calibration) in
-///    [`crate::similarity`] — as `near-duplicate of line N (same update, code similarity
-///    0.93)`, naming the earlier item with the most similar code; the similarity is rounded
-///    down to two decimals. With [`validate_files`] the earlier item may be in an earlier
-///    file, named as `FILE:N`.
+///    and migration, and nearly the same program, as defined (with the thresholds and their
+///    calibration) by [`near_duplicates`](crate::near_duplicates) — reported as
+///    `near-duplicate of line N (same update, code similarity 0.93)`, naming the earlier item
+///    with the most similar code; the similarity is rounded down to two decimals. Items with
+///    other problems take part too. With [`validate_files`] the earlier item may be in an
+///    earlier file, named as `FILE:N`.
 pub fn validate_bytes(file: &str, bytes: &[u8]) -> Report {
     validate_sources(&[(file, bytes)])
         .pop()

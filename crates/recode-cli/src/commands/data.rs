@@ -109,8 +109,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let (mut items, mut problems, mut files, mut unreadable) = (0, 0, 0, 0);
-    for path in &args.files {
-        let report = match recode_data::validate_file(path) {
+    // Together, so that near-duplicates are found across files too.
+    for report in recode_data::validate_files(&args.files) {
+        let report = match report {
             Ok(report) => report,
             Err(err) => {
                 eprintln!("error: {err}");
