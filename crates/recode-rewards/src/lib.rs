@@ -16,8 +16,10 @@
 //! | indentation | `strip()` dedents only the first line | common indentation removed (`textwrap.dedent`) |
 //! | empty vs empty | ZeroDivisionError; recode scores ES = 1 and marks it | ES = 1 |
 //!
-//! Both modes count lengths and edits in Unicode code points, use Python's white space
-//! (which includes U+001C–U+001F), and check syntax with CPython 3.11 `ast.parse` semantics.
+//! Both modes count lengths and edits in Unicode code points and check syntax with CPython
+//! 3.11 `ast.parse` semantics. Where the reference says "white space" (`strip()`, `\s`), both
+//! use Python's definition, which includes U+001C–U+001F; fixed mode trims line ends by the
+//! tokenizer's (space, tab, form feed), since other spaces are not white space in code.
 
 mod extract;
 mod format;
