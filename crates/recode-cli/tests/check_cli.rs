@@ -60,11 +60,7 @@ fn fake_env(envs: &Path, name: &str, module_dir: &str, version: &str) {
     .unwrap();
     let site = env.join(format!("lib/python{}/site-packages", py.short_version));
     std::fs::create_dir_all(&site).unwrap();
-    std::fs::copy(
-        fixtures().join(module_dir).join("mylib.py"),
-        site.join("mylib.py"),
-    )
-    .unwrap();
+    std::fs::copy(fixtures().join(module_dir).join("mylib.py"), site.join("mylib.py")).unwrap();
     let stamp = serde_json::json!({
         "name": name,
         "packages": [format!("mylib=={version}")],
@@ -100,19 +96,11 @@ fn read_json(path: &Path) -> Value {
 }
 
 fn item<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .unwrap_or_else(|| panic!("no item {id}"))
+    report["items"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap_or_else(|| panic!("no item {id}"))
 }
 
 fn reason(report: &Value, id: &str) -> String {
-    item(report, id)["reason"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
+    item(report, id)["reason"].as_str().unwrap_or("").to_string()
 }
 
 #[test]
@@ -143,19 +131,13 @@ fn every_rule() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("checked 8/8 items, 5 failed"), "{stderr}");
-    assert!(
-        stdout.contains("8 checked, 3 valid (new-fails-on-old 1, old-fails-on-new 2), 5 invalid"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("8 checked, 3 valid (new-fails-on-old 1, old-fails-on-new 2), 5 invalid"), "{stdout}");
     assert!(stdout.contains("wrote report.json"), "{stdout}");
 
     let report = read_json(&dir.join("report.json"));
     let verdict = |id: &str| {
         let i = item(&report, id);
-        (
-            i["valid"].as_bool().unwrap(),
-            i["rule"].as_str().map(str::to_string),
-        )
+        (i["valid"].as_bool().unwrap(), i["rule"].as_str().map(str::to_string))
     };
     let rule = |r: &str| Some(r.to_string());
 
@@ -186,10 +168,7 @@ fn every_rule() {
     assert_eq!(verdict("addition"), (true, rule("new-fails-on-old")));
     let runs = item(&report, "addition")["runs"].as_array().unwrap();
     let steps: Vec<&str> = runs.iter().map(|r| r["step"].as_str().unwrap()).collect();
-    assert_eq!(
-        steps,
-        ["R0", "old-on-new", "old-check-on-old", "new-check-on-old"]
-    );
+    assert_eq!(steps, ["R0", "old-on-new", "old-check-on-old", "new-check-on-old"]);
     assert_eq!(runs[1]["passed"], false);
     assert_eq!(runs[2]["warnings_as_errors"], false);
     assert_eq!(runs[3]["env"], "mylib-1");
@@ -198,10 +177,7 @@ fn every_rule() {
     // The new code fails its own check.
     assert_eq!(verdict("new-code-fails"), (false, None));
     let why = reason(&report, "new-code-fails");
-    assert!(
-        why.starts_with("R0: new_code + check failed on `mylib-2`"),
-        "{why}"
-    );
+    assert!(why.starts_with("R0: new_code + check failed on `mylib-2`"), "{why}");
     assert!(why.ends_with("AssertionError: got 4"), "{why}");
 
     // The old code still works and there is no old environment to show it is old.
@@ -213,10 +189,7 @@ fn every_rule() {
     // An environment that does not exist.
     assert_eq!(verdict("missing-env"), (false, None));
     let why = reason(&report, "missing-env");
-    assert!(
-        why.starts_with("environment `mylib-9` does not exist"),
-        "{why}"
-    );
+    assert!(why.starts_with("environment `mylib-9` does not exist"), "{why}");
     assert!(why.contains("`scripts/setup-data-envs mylib-9`"), "{why}");
     assert_eq!(report["envs"]["mylib-9"]["exists"], false);
 
@@ -251,10 +224,7 @@ fn every_rule() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let ids: Vec<&str> = validated
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = validated.iter().map(|v| v["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["rename", "deprecation", "addition"]);
     let v = &validated[2]["validation"];
     assert_eq!(v["rule"], "new-fails-on-old");
@@ -267,10 +237,7 @@ fn every_rule() {
     // Field order: the execution fields come after `source`, `validation` after them.
     let keys: Vec<&String> = validated[2].as_object().unwrap().keys().collect();
     let tail: Vec<&str> = keys[keys.len() - 5..].iter().map(|k| k.as_str()).collect();
-    assert_eq!(
-        tail,
-        ["source", "check", "new_env", "old_env", "validation"]
-    );
+    assert_eq!(tail, ["source", "check", "new_env", "old_env", "validation"]);
 }
 
 #[test]
@@ -279,18 +246,8 @@ fn valid_file_exits_zero_with_default_paths() {
     let dir = tmp.path();
     std::fs::copy(fixtures().join("valid.jsonl"), dir.join("valid.jsonl")).unwrap();
     // RECODE_HOME locates the environments: $RECODE_HOME/envs.
-    let out = recode(
-        dir,
-        &["data", "check", "--exec", "valid.jsonl"],
-        &[("RECODE_HOME", dir)],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = recode(dir, &["data", "check", "--exec", "valid.jsonl"], &[("RECODE_HOME", dir)]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
     let report = read_json(&dir.join("valid.exec-report.json"));
     assert_eq!(report["summary"]["valid"], 3);
     assert_eq!(report["sample"], Value::Null);
@@ -322,20 +279,11 @@ fn samples_are_deterministic() {
             ],
             &[],
         );
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{}",
-            text(&out.stderr)
-        );
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
         let report = read_json(&dir.join(report));
         assert_eq!(report["sample"]["n"], 3);
         assert_eq!(report["items_in_file"], 8);
-        report["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_string())
-            .collect()
+        report["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
     };
     let first = ids("a.json");
     assert_eq!(first.len(), 3);
@@ -349,32 +297,13 @@ fn usage_and_io_errors_exit_2() {
     let items = fixtures().join("items.jsonl");
     let out = recode(dir, &["data", "check", items.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("pass --exec"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("pass --exec"), "{}", text(&out.stderr));
 
     let out = recode(dir, &["data", "check", "--exec", "missing.jsonl"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("missing.jsonl"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("missing.jsonl"), "{}", text(&out.stderr));
 
-    let out = recode(
-        dir,
-        &[
-            "data",
-            "check",
-            "--exec",
-            items.to_str().unwrap(),
-            "--timeout",
-            "0",
-        ],
-        &[],
-    );
+    let out = recode(dir, &["data", "check", "--exec", items.to_str().unwrap(), "--timeout", "0"], &[]);
     assert_eq!(out.status.code(), Some(2));
 
     let out = recode(
@@ -392,9 +321,5 @@ fn usage_and_io_errors_exit_2() {
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("no/such/dir/report.json"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("no/such/dir/report.json"), "{}", text(&out.stderr));
 }

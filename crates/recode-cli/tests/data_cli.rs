@@ -9,11 +9,7 @@ fn fixtures() -> PathBuf {
 
 /// Runs `recode ARGS` in `dir`.
 fn recode_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recode"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run recode")
+    Command::new(env!("CARGO_BIN_EXE_recode")).args(args).current_dir(dir).output().expect("run recode")
 }
 
 /// Runs `recode ARGS` in the fixtures directory (so file names print as given).
@@ -85,22 +81,10 @@ bad.jsonl:16: old_code: near-duplicate of line 1 (same update, code similarity 1
 
 #[test]
 fn validate_several_files_and_a_missing_one() {
-    let out = recode(&[
-        "data",
-        "validate",
-        "good.jsonl",
-        "missing.jsonl",
-        "bad.jsonl",
-    ]);
+    let out = recode(&["data", "validate", "good.jsonl", "missing.jsonl", "bad.jsonl"]);
     let text = stdout(&out);
-    assert!(
-        text.starts_with("bad.jsonl:2: <line>: empty line\n"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("\n18 items, 21 problems in 2 files\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("bad.jsonl:2: <line>: empty line\n"), "{text}");
+    assert!(text.ends_with("\n18 items, 21 problems in 2 files\n"), "{text}");
     assert_eq!(
         stderr(&out),
         "error: cannot read missing.jsonl: No such file or directory (os error 2)\n\
@@ -116,11 +100,7 @@ fn validate_needs_a_file_and_rejects_a_directory() {
     assert!(stderr(&out).contains("<FILE>..."), "{}", stderr(&out));
     let out = recode(&["data", "validate", "."]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("error: cannot read .: "),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).starts_with("error: cannot read .: "), "{}", stderr(&out));
     assert_no_panic(&out);
 }
 
@@ -162,17 +142,8 @@ fn summary(values: &[usize]) -> (usize, f64, f64, usize) {
     let mut v = values.to_vec();
     v.sort();
     let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2] as f64
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0
-    };
-    (
-        v[0],
-        v.iter().sum::<usize>() as f64 / n as f64,
-        median,
-        v[n - 1],
-    )
+    let median = if n % 2 == 1 { v[n / 2] as f64 } else { (v[n / 2 - 1] + v[n / 2]) as f64 / 2.0 };
+    (v[0], v.iter().sum::<usize>() as f64 / n as f64, median, v[n - 1])
 }
 
 fn check_summary(json: &serde_json::Value, key: &str, lengths: &[usize]) {
@@ -193,18 +164,10 @@ fn stats_json_in_characters() {
     assert_eq!(json["unit"], "characters");
     assert_eq!(json["tokenizer"], serde_json::Value::Null);
     assert_eq!(json["items"], 8);
-    assert_eq!(
-        json["by_dependency"],
-        serde_json::json!({"JAX": 1, "Numpy": 4, "Pandas": 3})
-    );
+    assert_eq!(json["by_dependency"], serde_json::json!({"JAX": 1, "Numpy": 4, "Pandas": 3}));
     assert_eq!(json["by_rule"]["ast"], 1);
     let items = good_items();
-    let chars = |key: &str| -> Vec<usize> {
-        items
-            .iter()
-            .map(|i| i[key].as_str().unwrap().chars().count())
-            .collect()
-    };
+    let chars = |key: &str| -> Vec<usize> { items.iter().map(|i| i[key].as_str().unwrap().chars().count()).collect() };
     check_summary(&json, "old_code", &chars("old_code"));
     check_summary(&json, "new_code", &chars("new_code"));
     // The prompt of item 1 is printed by `prompt`; its length is in the prompt summary range.
@@ -263,40 +226,19 @@ fn stats_in_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let tokenizer = dir.path().join("tokenizer.json");
     std::fs::write(&tokenizer, TOKENIZER_JSON).unwrap();
-    let out = recode(&[
-        "data",
-        "stats",
-        "good.jsonl",
-        "--json",
-        "--tokenizer",
-        tokenizer.to_str().unwrap(),
-    ]);
+    let out = recode(&["data", "stats", "good.jsonl", "--json", "--tokenizer", tokenizer.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["unit"], "tokens");
     assert_eq!(json["tokenizer"], tokenizer.to_str().unwrap());
     let items = good_items();
-    let tokens = |key: &str| -> Vec<usize> {
-        items
-            .iter()
-            .map(|i| whitespace_pieces(i[key].as_str().unwrap()))
-            .collect()
-    };
+    let tokens =
+        |key: &str| -> Vec<usize> { items.iter().map(|i| whitespace_pieces(i[key].as_str().unwrap())).collect() };
     check_summary(&json, "old_code", &tokens("old_code"));
     check_summary(&json, "new_code", &tokens("new_code"));
     // The table says which unit it uses.
-    let out = recode(&[
-        "data",
-        "stats",
-        "good.jsonl",
-        "--tokenizer",
-        tokenizer.to_str().unwrap(),
-    ]);
-    assert!(
-        stdout(&out).contains("\nlength (tokens)  "),
-        "{}",
-        stdout(&out)
-    );
+    let out = recode(&["data", "stats", "good.jsonl", "--tokenizer", tokenizer.to_str().unwrap()]);
+    assert!(stdout(&out).contains("\nlength (tokens)  "), "{}", stdout(&out));
 }
 
 #[test]
@@ -304,19 +246,10 @@ fn stats_with_a_bad_tokenizer_or_file() {
     let dir = tempfile::tempdir().unwrap();
     let tokenizer = dir.path().join("tokenizer.json");
     std::fs::write(&tokenizer, "{\"model\": 3}").unwrap();
-    let out = recode(&[
-        "data",
-        "stats",
-        "good.jsonl",
-        "--tokenizer",
-        tokenizer.to_str().unwrap(),
-    ]);
+    let out = recode(&["data", "stats", "good.jsonl", "--tokenizer", tokenizer.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).starts_with(&format!(
-            "error: cannot load tokenizer {}: ",
-            tokenizer.display()
-        )),
+        stderr(&out).starts_with(&format!("error: cannot load tokenizer {}: ", tokenizer.display())),
         "{}",
         stderr(&out)
     );
@@ -335,11 +268,7 @@ fn stats_with_a_bad_tokenizer_or_file() {
 // ---------------------------------------------------------------- split
 
 fn read_lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    std::fs::read_to_string(path).unwrap().lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -349,18 +278,7 @@ fn split_is_deterministic_disjoint_and_complete() {
     std::fs::copy(fixtures().join("good.jsonl"), &input).unwrap();
 
     // Default output names, next to the input.
-    let out = recode_in(
-        dir.path(),
-        &[
-            "data",
-            "split",
-            "good.jsonl",
-            "--test-frac",
-            "0.25",
-            "--seed",
-            "42",
-        ],
-    );
+    let out = recode_in(dir.path(), &["data", "split", "good.jsonl", "--test-frac", "0.25", "--seed", "42"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -403,10 +321,7 @@ wrote good.test.jsonl
     // Disjoint and complete: every input item is in exactly one output, unchanged (unknown
     // fields and `validation` included), in input order.
     let parse = |lines: &[String]| -> Vec<serde_json::Value> {
-        lines
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect()
     };
     let (train_items, test_items) = (parse(&train), parse(&test));
     let id = |v: &serde_json::Value| v["id"].as_str().unwrap().to_string();
@@ -420,19 +335,11 @@ wrote good.test.jsonl
     expected.sort_by_key(id);
     assert_eq!(merged, expected);
     let order = |items: &[serde_json::Value]| {
-        items
-            .iter()
-            .map(|v| originals.iter().position(|o| o == v).unwrap())
-            .collect::<Vec<_>>()
+        items.iter().map(|v| originals.iter().position(|o| o == v).unwrap()).collect::<Vec<_>>()
     };
     assert!(order(&train_items).windows(2).all(|w| w[0] < w[1]));
     assert!(order(&test_items).windows(2).all(|w| w[0] < w[1]));
-    assert!(
-        train
-            .iter()
-            .chain(&test)
-            .any(|l| l.contains("\"extra_note\":\"kept\""))
-    );
+    assert!(train.iter().chain(&test).any(|l| l.contains("\"extra_note\":\"kept\"")));
 
     // Every seed gives a valid stratified split; not all seeds give the same one.
     let mut seen = BTreeMap::new();
@@ -457,10 +364,7 @@ wrote good.test.jsonl
         assert_eq!(out.status.code(), Some(0));
         let test = parse(&read_lines(&test2));
         assert_eq!(test.len(), 2);
-        let mut libs: Vec<_> = test
-            .iter()
-            .map(|v| v["dependency"].as_str().unwrap().to_string())
-            .collect();
+        let mut libs: Vec<_> = test.iter().map(|v| v["dependency"].as_str().unwrap().to_string()).collect();
         libs.sort();
         assert_eq!(libs, ["Numpy", "Pandas"]);
         seen.insert(test.iter().map(id).collect::<Vec<_>>(), ());
@@ -475,24 +379,9 @@ fn split_rejects_bad_arguments() {
     let good = good.to_str().unwrap();
     let run = |args: &[&str]| recode_in(dir.path(), args);
 
-    let out = run(&[
-        "data",
-        "split",
-        good,
-        "--test-frac",
-        "1.5",
-        "--seed",
-        "1",
-        "--train-out",
-        "a",
-        "--test-out",
-        "b",
-    ]);
+    let out = run(&["data", "split", good, "--test-frac", "1.5", "--seed", "1", "--train-out", "a", "--test-out", "b"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        stderr(&out),
-        "error: --test-frac must be a number between 0 and 1, got 1.5\n"
-    );
+    assert_eq!(stderr(&out), "error: --test-frac must be a number between 0 and 1, got 1.5\n");
 
     let out = run(&["data", "split", good, "--test-frac", "x", "--seed", "1"]);
     assert_eq!(out.status.code(), Some(2));
@@ -516,10 +405,7 @@ fn split_rejects_bad_arguments() {
         "s.jsonl",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        stderr(&out),
-        "error: the training and test outputs are the same file: s.jsonl\n"
-    );
+    assert_eq!(stderr(&out), "error: the training and test outputs are the same file: s.jsonl\n");
 
     let out = run(&[
         "data",
@@ -535,10 +421,7 @@ fn split_rejects_bad_arguments() {
         "t.jsonl",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        stderr(&out),
-        format!("error: refusing to overwrite the input {good}\n")
-    );
+    assert_eq!(stderr(&out), format!("error: refusing to overwrite the input {good}\n"));
 
     let bad = fixtures().join("bad.jsonl");
     let out = run(&[
@@ -555,43 +438,21 @@ fn split_rejects_bad_arguments() {
         "b",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).ends_with(
-        "bad.jsonl:2: <line>: empty line (run `recode data validate` to see every problem)\n"
-    ));
-
-    let out = run(&[
-        "data",
-        "split",
-        "missing.jsonl",
-        "--test-frac",
-        "0.5",
-        "--seed",
-        "1",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        stderr(&out),
-        "error: cannot read missing.jsonl: No such file or directory (os error 2)\n"
+    assert!(
+        stderr(&out).ends_with("bad.jsonl:2: <line>: empty line (run `recode data validate` to see every problem)\n")
     );
 
+    let out = run(&["data", "split", "missing.jsonl", "--test-frac", "0.5", "--seed", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "error: cannot read missing.jsonl: No such file or directory (os error 2)\n");
+
     std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();
-    let out = run(&[
-        "data",
-        "split",
-        "empty.jsonl",
-        "--test-frac",
-        "0.5",
-        "--seed",
-        "1",
-    ]);
+    let out = run(&["data", "split", "empty.jsonl", "--test-frac", "0.5", "--seed", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out), "error: empty.jsonl: no items to split\n");
 
     // Nothing was written by any failed run.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["empty.jsonl"]);
 }
 
@@ -631,14 +492,7 @@ Let me solve this step by step.\n\
 
 #[test]
 fn prompt_as_chat_json() {
-    let out = recode(&[
-        "data",
-        "prompt",
-        "good.jsonl",
-        "--index",
-        "1",
-        "--chat-json",
-    ]);
+    let out = recode(&["data", "prompt", "good.jsonl", "--index", "1", "--chat-json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let expected = r#"[
   {
@@ -662,10 +516,7 @@ fn prompt_as_chat_json() {
 fn prompt_errors() {
     let out = recode(&["data", "prompt", "good.jsonl", "--index", "8"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        stderr(&out),
-        "error: --index 8 is out of range: good.jsonl has 8 items (indices start at 0)\n"
-    );
+    assert_eq!(stderr(&out), "error: --index 8 is out of range: good.jsonl has 8 items (indices start at 0)\n");
     assert_eq!(stdout(&out), "");
     let out = recode(&["data", "prompt", "good.jsonl", "--index", "-1"]);
     assert_eq!(out.status.code(), Some(2));
@@ -678,8 +529,5 @@ fn prompt_errors() {
     );
     let out = recode(&["data", "prompt", "nope.jsonl"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        stderr(&out),
-        "error: cannot read nope.jsonl: No such file or directory (os error 2)\n"
-    );
+    assert_eq!(stderr(&out), "error: cannot read nope.jsonl: No such file or directory (os error 2)\n");
 }

@@ -21,7 +21,8 @@ fn recode(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn cases() -> Vec<Value> {
-    let good = "Rename.\n</think>\n<answer>\n```python\nimport numpy as np\narea = np.trapezoid([1, 2, 3])\n```\n</answer>";
+    let good =
+        "Rename.\n</think>\n<answer>\n```python\nimport numpy as np\narea = np.trapezoid([1, 2, 3])\n```\n</answer>";
     let partial = "Hmm.</think><answer>```python\nimport numpy as np\narea = np.trapz([1, 2, 3])\n```</answer>";
     let nothing = "I am not sure.";
     let comment_only = "x</think><answer>\n```python\n# nothing to do\n```\n</answer>";
@@ -43,9 +44,13 @@ fn scores_every_line_in_order_with_carried_fields() {
     let input = cases();
     for mode in [Mode::Parity, Mode::Fixed] {
         let mode_name = serde_json::to_value(mode).unwrap();
-        let out = recode(&["reward", "--input", "-", "--mode", mode_name.as_str().unwrap(), "--jobs", "2"], Some(&jsonl(&input)));
+        let out = recode(
+            &["reward", "--input", "-", "--mode", mode_name.as_str().unwrap(), "--jobs", "2"],
+            Some(&jsonl(&input)),
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let lines: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> =
+            String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), input.len());
         for (case, line) in input.iter().zip(&lines) {
             let expected = score(case["completion"].as_str().unwrap(), case["target"].as_str().unwrap(), mode);
@@ -105,7 +110,8 @@ fn bad_lines_are_all_reported_and_nothing_is_written() {
 fn output_file_is_written_whole() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("scores.jsonl");
-    let out = recode(&["reward", "--input", "-", "--output", output.to_str().unwrap(), "--quiet"], Some(&jsonl(&cases())));
+    let out =
+        recode(&["reward", "--input", "-", "--output", output.to_str().unwrap(), "--quiet"], Some(&jsonl(&cases())));
     assert!(out.status.success());
     assert!(out.stderr.is_empty() && out.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), cases().len());

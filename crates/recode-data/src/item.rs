@@ -3,14 +3,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The six required ReCode fields, in the spec's order. All are strings.
-pub const FIELDS: [&str; 6] = [
-    "dependency",
-    "new_version",
-    "description",
-    "update_info",
-    "old_code",
-    "new_code",
-];
+pub const FIELDS: [&str; 6] = ["dependency", "new_version", "description", "update_info", "old_code", "new_code"];
 
 /// The optional fields this crate knows: `id`, `update_type`, `source` (strings) and
 /// `validation` (a JSON object). `null` counts as absent for all four.
@@ -98,10 +91,7 @@ pub(crate) fn from_object(mut map: Map<String, Value>) -> Result<Item, Vec<(Stri
         match map.shift_remove(name) {
             Some(Value::String(s)) => s,
             Some(other) => {
-                problems.push((
-                    name.to_string(),
-                    format!("expected a string, found {}", json_kind(&other)),
-                ));
+                problems.push((name.to_string(), format!("expected a string, found {}", json_kind(&other))));
                 String::new()
             }
             None => {
@@ -122,10 +112,7 @@ pub(crate) fn from_object(mut map: Map<String, Value>) -> Result<Item, Vec<(Stri
             Some(Value::String(s)) => Some(s),
             None | Some(Value::Null) => None,
             Some(other) => {
-                problems.push((
-                    name.to_string(),
-                    format!("expected a string or null, found {}", json_kind(&other)),
-                ));
+                problems.push((name.to_string(), format!("expected a string or null, found {}", json_kind(&other))));
                 None
             }
         }
@@ -140,10 +127,8 @@ pub(crate) fn from_object(mut map: Map<String, Value>) -> Result<Item, Vec<(Stri
         Some(Value::Object(o)) => Some(o),
         None | Some(Value::Null) => None,
         Some(other) => {
-            problems.push((
-                "validation".to_string(),
-                format!("expected an object or null, found {}", json_kind(&other)),
-            ));
+            problems
+                .push(("validation".to_string(), format!("expected an object or null, found {}", json_kind(&other))));
             None
         }
     };

@@ -11,11 +11,7 @@ use crate::validate::{Problem, lines, parse_record};
 /// [`DataError::Invalid`] naming the file and line. Content problems (Python syntax, version
 /// format, …) are not checked here; see [`validate_file`](crate::validate_file).
 pub fn read_jsonl(path: &Path) -> Result<Vec<Item>, DataError> {
-    let bytes = std::fs::read(path).map_err(|error| DataError::Io {
-        op: "read",
-        path: path.to_path_buf(),
-        error,
-    })?;
+    let bytes = std::fs::read(path).map_err(|error| DataError::Io { op: "read", path: path.to_path_buf(), error })?;
     parse_jsonl(&path.display().to_string(), &bytes)
 }
 
@@ -27,12 +23,7 @@ pub fn parse_jsonl(file: &str, bytes: &[u8]) -> Result<Vec<Item>, DataError> {
             Ok(item) => items.push(item),
             Err(mut problems) => {
                 let (field, message) = problems.remove(0);
-                return Err(DataError::Invalid(Problem {
-                    file: file.to_string(),
-                    line,
-                    field,
-                    message,
-                }));
+                return Err(DataError::Invalid(Problem { file: file.to_string(), line, field, message }));
             }
         }
     }
@@ -44,17 +35,14 @@ pub fn parse_jsonl(file: &str, bytes: &[u8]) -> Result<Vec<Item>, DataError> {
 pub fn write_jsonl_to(mut out: impl Write, items: &[Item]) -> Result<(), DataError> {
     let mut text = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        serde_json::to_writer(&mut text, item)
-            .map_err(|error| DataError::Serialize { index, error })?;
+        serde_json::to_writer(&mut text, item).map_err(|error| DataError::Serialize { index, error })?;
         text.push(b'\n');
     }
-    out.write_all(&text)
-        .and_then(|()| out.flush())
-        .map_err(|error| DataError::Io {
-            op: "write",
-            path: PathBuf::from("<output>"),
-            error,
-        })
+    out.write_all(&text).and_then(|()| out.flush()).map_err(|error| DataError::Io {
+        op: "write",
+        path: PathBuf::from("<output>"),
+        error,
+    })
 }
 
 /// Writes items as JSONL to `path` atomically (see [`write_atomic`](crate::write_atomic)).

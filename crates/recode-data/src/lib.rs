@@ -27,9 +27,8 @@ pub use fs::write_atomic;
 pub use item::{FIELDS, Item, OPTIONAL_FIELDS, json_kind};
 pub use jsonl::{parse_jsonl, read_jsonl, write_jsonl, write_jsonl_to};
 pub use similarity::{
-    CODE_SIMILARITY, NearDuplicate, UPDATE_INFO_SIMILARITY, UPDATE_INFO_SIMILARITY_ANY_VERSION,
-    edit_similarity, format_similarity, migration_words, near_duplicates, normalize_code,
-    similarity_bound,
+    CODE_SIMILARITY, NearDuplicate, UPDATE_INFO_SIMILARITY, UPDATE_INFO_SIMILARITY_ANY_VERSION, edit_similarity,
+    format_similarity, migration_words, near_duplicates, normalize_code, similarity_bound,
 };
 pub use split::{Split, SplitIndices, SplitMix64, split, split_indices, test_count};
 pub use stats::{LengthSummary, Stats, UNSPECIFIED, char_len, compute_stats, try_compute_stats};

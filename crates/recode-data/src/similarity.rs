@@ -42,10 +42,7 @@ pub fn similarity_bound(la: usize, lb: usize) -> f64 {
 /// not in `old`, as `(true, word)`; sorted and without repeats.
 pub fn migration_words(old: &str, new: &str) -> Vec<(bool, String)> {
     let words = |code: &str| -> BTreeSet<String> {
-        code.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect()
+        code.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_string).collect()
     };
     let (old, new) = (words(old), words(new));
     let mut out: Vec<(bool, String)> = old.difference(&new).map(|w| (false, w.clone())).collect();
@@ -177,22 +174,16 @@ pub fn near_duplicates(items: &[&Item]) -> Vec<NearDuplicate> {
     }
     let mut by_dependency: HashMap<String, Vec<Prepared>> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
-        if item.dependency.trim().is_empty()
-            || item.update_info.trim().is_empty()
-            || item.old_code.trim().is_empty()
-        {
+        if item.dependency.trim().is_empty() || item.update_info.trim().is_empty() || item.old_code.trim().is_empty() {
             continue;
         }
-        by_dependency
-            .entry(item.dependency.trim().to_lowercase())
-            .or_default()
-            .push(Prepared {
-                index,
-                version: item.new_version.trim(),
-                update: item.update_info.trim().chars().collect(),
-                code: normalize_code(&item.old_code),
-                migration: migration_words(&item.old_code, &item.new_code),
-            });
+        by_dependency.entry(item.dependency.trim().to_lowercase()).or_default().push(Prepared {
+            index,
+            version: item.new_version.trim(),
+            update: item.update_info.trim().chars().collect(),
+            code: normalize_code(&item.old_code),
+            migration: migration_words(&item.old_code, &item.new_code),
+        });
     }
     let mut found = Vec::new();
     for group in by_dependency.values() {
@@ -210,9 +201,7 @@ pub fn near_duplicates(items: &[&Item]) -> Vec<NearDuplicate> {
                     continue;
                 }
                 let update_similarity = edit_similarity(&later.update, &earlier.update);
-                if update_similarity < update_minimum
-                    || !same_migration(&later.migration, &earlier.migration)
-                {
+                if update_similarity < update_minimum || !same_migration(&later.migration, &earlier.migration) {
                     continue;
                 }
                 let code_similarity = edit_similarity(&later.code, &earlier.code);
@@ -248,12 +237,7 @@ mod tests {
 
     #[test]
     fn similarity_basics() {
-        let s = |a: &str, b: &str| {
-            edit_similarity(
-                &a.chars().collect::<Vec<_>>(),
-                &b.chars().collect::<Vec<_>>(),
-            )
-        };
+        let s = |a: &str, b: &str| edit_similarity(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>());
         assert_eq!(s("", ""), 1.0);
         assert_eq!(s("abc", ""), 0.0);
         assert_eq!(s("abcd", "abcd"), 1.0);
@@ -274,10 +258,7 @@ mod tests {
     #[test]
     fn migrations() {
         let float = migration_words("x = np.float_(1)", "x = np.float64(1)");
-        assert_eq!(
-            float,
-            vec![(false, "float_".to_string()), (true, "float64".to_string())]
-        );
+        assert_eq!(float, vec![(false, "float_".to_string()), (true, "float64".to_string())]);
         let renamed = migration_words("y = np.float_(2)", "y = np.float64(2)");
         let complex = migration_words("x = np.complex_(1)", "x = np.complex128(1)");
         let partly = migration_words("x = np.float_(1)", "x = float(1)");

@@ -128,10 +128,7 @@ pub fn split_indices(items: &[Item], test_frac: f64, seed: u64) -> Result<SplitI
 pub fn split(items: &[Item], test_frac: f64, seed: u64) -> Result<Split, DataError> {
     let indices = split_indices(items, test_frac, seed)?;
     let pick = |list: &[usize]| list.iter().map(|&i| items[i].clone()).collect();
-    Ok(Split {
-        train: pick(&indices.train),
-        test: pick(&indices.test),
-    })
+    Ok(Split { train: pick(&indices.train), test: pick(&indices.test) })
 }
 
 #[cfg(test)]

@@ -31,17 +31,9 @@ impl LengthSummary {
         sorted.sort_unstable();
         let n = sorted.len();
         let total: u128 = sorted.iter().map(|&l| l as u128).sum();
-        let median = if n % 2 == 1 {
-            sorted[n / 2] as f64
-        } else {
-            (sorted[n / 2 - 1] as f64 + sorted[n / 2] as f64) / 2.0
-        };
-        Some(LengthSummary {
-            min: sorted[0],
-            mean: total as f64 / n as f64,
-            median,
-            max: sorted[n - 1],
-        })
+        let median =
+            if n % 2 == 1 { sorted[n / 2] as f64 } else { (sorted[n / 2 - 1] as f64 + sorted[n / 2] as f64) / 2.0 };
+        Some(LengthSummary { min: sorted[0], mean: total as f64 / n as f64, median, max: sorted[n - 1] })
     }
 }
 
@@ -80,10 +72,7 @@ pub fn compute_stats(items: &[Item], mut measure: impl FnMut(&str) -> usize) -> 
 }
 
 /// Like [`compute_stats`] with a fallible measure; the first error is returned.
-pub fn try_compute_stats<E>(
-    items: &[Item],
-    mut measure: impl FnMut(&str) -> Result<usize, E>,
-) -> Result<Stats, E> {
+pub fn try_compute_stats<E>(items: &[Item], mut measure: impl FnMut(&str) -> Result<usize, E>) -> Result<Stats, E> {
     let mut by_dependency = BTreeMap::new();
     let mut by_update_type = BTreeMap::new();
     let mut by_rule = BTreeMap::new();

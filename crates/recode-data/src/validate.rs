@@ -30,11 +30,7 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file, self.line, self.field, self.message
-        )
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.field, self.message)
     }
 }
 
@@ -74,23 +70,14 @@ pub fn validate_files<P: AsRef<Path>>(paths: &[P]) -> Vec<Result<Report, DataErr
             Ok((path.display().to_string(), read(path)?))
         })
         .collect();
-    let sources: Vec<(&str, &[u8])> = read
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
-        .collect();
+    let sources: Vec<(&str, &[u8])> =
+        read.iter().filter_map(|r| r.as_ref().ok()).map(|(name, bytes)| (name.as_str(), bytes.as_slice())).collect();
     let mut reports = validate_sources(&sources).into_iter();
-    read.into_iter()
-        .map(|r| r.map(|_| reports.next().expect("one report per readable file")))
-        .collect()
+    read.into_iter().map(|r| r.map(|_| reports.next().expect("one report per readable file"))).collect()
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, DataError> {
-    std::fs::read(path).map_err(|error| DataError::Io {
-        op: "read",
-        path: path.to_path_buf(),
-        error,
-    })
+    std::fs::read(path).map_err(|error| DataError::Io { op: "read", path: path.to_path_buf(), error })
 }
 
 /// Validates the bytes of a JSONL file named `file` (used only in the problems).
@@ -118,9 +105,7 @@ fn read(path: &Path) -> Result<Vec<u8>, DataError> {
 ///    other problems take part too. With [`validate_files`] the earlier item may be in an
 ///    earlier file, named as `FILE:N`.
 pub fn validate_bytes(file: &str, bytes: &[u8]) -> Report {
-    validate_sources(&[(file, bytes)])
-        .pop()
-        .expect("one report per source")
+    validate_sources(&[(file, bytes)]).pop().expect("one report per source")
 }
 
 /// Validates several named JSONL texts together (see [`validate_files`]): one report each.
@@ -129,15 +114,9 @@ pub fn validate_sources(sources: &[(&str, &[u8])]) -> Vec<Report> {
     // Check 4, across all the sources.
     let mut near: Vec<(usize, usize, String)> = Vec::new();
     {
-        let located: Vec<(usize, usize)> = scans
-            .iter()
-            .enumerate()
-            .flat_map(|(s, scan)| scan.items.iter().map(move |(line, _)| (s, *line)))
-            .collect();
-        let items: Vec<&Item> = scans
-            .iter()
-            .flat_map(|scan| scan.items.iter().map(|(_, item)| item))
-            .collect();
+        let located: Vec<(usize, usize)> =
+            scans.iter().enumerate().flat_map(|(s, scan)| scan.items.iter().map(move |(line, _)| (s, *line))).collect();
+        let items: Vec<&Item> = scans.iter().flat_map(|scan| scan.items.iter().map(|(_, item)| item)).collect();
         for duplicate in near_duplicates(&items) {
             let (source, line) = located[duplicate.index];
             let (first_source, first_line) = located[duplicate.of];
@@ -190,10 +169,7 @@ struct Scan {
 }
 
 fn scan(bytes: &[u8]) -> Scan {
-    let mut scan = Scan {
-        found: Vec::new(),
-        items: Vec::new(),
-    };
+    let mut scan = Scan { found: Vec::new(), items: Vec::new() };
     let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
     for (line, raw) in lines(bytes) {
         let mut found: Vec<(String, String)> = Vec::new();
@@ -204,10 +180,7 @@ fn scan(bytes: &[u8]) -> Scan {
                     if id.trim().is_empty() {
                         found.push(("id".into(), "blank".into()));
                     } else if let Some(first) = first_line_of_id.get(id) {
-                        found.push((
-                            "id".into(),
-                            format!("duplicate {id:?} (first on line {first})"),
-                        ));
+                        found.push(("id".into(), format!("duplicate {id:?} (first on line {first})")));
                     } else {
                         first_line_of_id.insert(id.clone(), line);
                     }
@@ -246,10 +219,7 @@ fn content_problems(item: &Item) -> Vec<(&'static str, String)> {
         if code.trim().is_empty() {
             problems.push((field, "empty (no code, only white space)".to_string()));
         } else if !recode_python::parses_as_module(code) {
-            problems.push((
-                field,
-                "does not parse as Python (CPython 3.11 ast.parse)".to_string(),
-            ));
+            problems.push((field, "does not parse as Python (CPython 3.11 ast.parse)".to_string()));
         }
     }
     if item.old_code == item.new_code && !item.old_code.trim().is_empty() {
@@ -263,10 +233,7 @@ fn content_problems(item: &Item) -> Vec<(&'static str, String)> {
 pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let empty = bytes.is_empty();
-    body.split(|&b| b == b'\n')
-        .enumerate()
-        .filter(move |_| !empty)
-        .map(|(i, line)| (i + 1, line))
+    body.split(|&b| b == b'\n').enumerate().filter(move |_| !empty).map(|(i, line)| (i + 1, line))
 }
 
 /// Turns one line into an item or the list of its structural problems `(field, message)`.
@@ -275,17 +242,11 @@ pub(crate) fn parse_record(line: usize, raw: &[u8]) -> Result<Item, Vec<(String,
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(whole("empty line".to_string()));
     }
-    let text = std::str::from_utf8(raw).map_err(|e| {
-        whole(format!(
-            "invalid UTF-8 at byte offset {} of the line",
-            e.valid_up_to()
-        ))
-    })?;
+    let text = std::str::from_utf8(raw)
+        .map_err(|e| whole(format!("invalid UTF-8 at byte offset {} of the line", e.valid_up_to())))?;
     if text.starts_with('\u{feff}') {
         let where_ = if line == 1 { "file" } else { "line" };
-        return Err(whole(format!(
-            "{where_} starts with a UTF-8 byte-order mark (U+FEFF); remove it"
-        )));
+        return Err(whole(format!("{where_} starts with a UTF-8 byte-order mark (U+FEFF); remove it")));
     }
     let value: Value = serde_json::from_str(text).map_err(|e| {
         let full = e.to_string();
@@ -297,10 +258,7 @@ pub(crate) fn parse_record(line: usize, raw: &[u8]) -> Result<Item, Vec<(String,
         whole(format!("invalid JSON at column {}: {message}", e.column()))
     })?;
     let Value::Object(map) = value else {
-        return Err(whole(format!(
-            "expected a JSON object, found {}",
-            json_kind(&value)
-        )));
+        return Err(whole(format!("expected a JSON object, found {}", json_kind(&value))));
     };
     from_object(map)
 }
@@ -319,13 +277,7 @@ mod tests {
         assert_eq!(line_numbers(b"\n"), vec![(1, b"".to_vec())]);
         assert_eq!(line_numbers(b"a"), vec![(1, b"a".to_vec())]);
         assert_eq!(line_numbers(b"a\n"), vec![(1, b"a".to_vec())]);
-        assert_eq!(
-            line_numbers(b"a\n\nb"),
-            vec![(1, b"a".to_vec()), (2, b"".to_vec()), (3, b"b".to_vec())]
-        );
-        assert_eq!(
-            line_numbers(b"a\n\n"),
-            vec![(1, b"a".to_vec()), (2, b"".to_vec())]
-        );
+        assert_eq!(line_numbers(b"a\n\nb"), vec![(1, b"a".to_vec()), (2, b"".to_vec()), (3, b"b".to_vec())]);
+        assert_eq!(line_numbers(b"a\n\n"), vec![(1, b"a".to_vec()), (2, b"".to_vec())]);
     }
 }

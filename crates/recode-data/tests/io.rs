@@ -11,11 +11,7 @@ fn round_trip_keeps_unknown_fields() {
     assert_eq!(item.id.as_deref(), Some("a"));
     assert_eq!(item.validation_rule(), Some("ast"));
     assert_eq!(item.version(), "2.2.0");
-    assert_eq!(
-        item.extra.keys().collect::<Vec<_>>(),
-        ["zeta", "alpha"],
-        "unknown fields in input order"
-    );
+    assert_eq!(item.extra.keys().collect::<Vec<_>>(), ["zeta", "alpha"], "unknown fields in input order");
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
@@ -27,10 +23,7 @@ fn round_trip_keeps_unknown_fields() {
     );
     assert_eq!(read_jsonl(&path).unwrap(), items);
     // Only the output file is left in the directory (no temporary file).
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["out.jsonl"]);
     // Serde's own derive agrees with the strict reader.
     let via_serde: Item = serde_json::from_str(LINE).unwrap();
@@ -41,11 +34,7 @@ fn round_trip_keeps_unknown_fields() {
 fn overwrite_replaces_the_whole_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
-    std::fs::write(
-        &path,
-        "old content that is much longer than the new one\n".repeat(100),
-    )
-    .unwrap();
+    std::fs::write(&path, "old content that is much longer than the new one\n".repeat(100)).unwrap();
     write_jsonl(&path, &[]).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
 }
@@ -60,10 +49,7 @@ fn write_failure_leaves_nothing_behind() {
     let items = parse_jsonl("in", LINE.as_bytes()).unwrap();
     let err = write_jsonl(&target, &items).unwrap_err();
     assert!(matches!(err, DataError::Io { op: "write", .. }), "{err}");
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["sub"]);
     // A directory that does not exist.
     let err = write_jsonl(&dir.path().join("no/such/dir/x.jsonl"), &items).unwrap_err();
@@ -77,16 +63,10 @@ fn strict_reading_names_the_first_problem() {
     assert_eq!(err.to_string(), "in.jsonl:2: <line>: empty line");
     let text = format!("{LINE}\n{{\"dependency\": 1}}\n");
     let err = parse_jsonl("in.jsonl", text.as_bytes()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "in.jsonl:2: dependency: expected a string, found a number"
-    );
+    assert_eq!(err.to_string(), "in.jsonl:2: dependency: expected a string, found a number");
     // Content problems are not checked when reading.
     let text = LINE.replace("==2.2.0", "latest");
     assert_eq!(parse_jsonl("in", text.as_bytes()).unwrap().len(), 1);
     let err = read_jsonl(std::path::Path::new("/no/such/file.jsonl")).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("cannot read /no/such/file.jsonl: ")
-    );
+    assert!(err.to_string().starts_with("cannot read /no/such/file.jsonl: "));
 }

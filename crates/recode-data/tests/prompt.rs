@@ -1,8 +1,6 @@
 //! The prompts of spec §3, compared byte for byte with strings written out in full.
 use recode_data::Item;
-use recode_data::prompt::{
-    CuaProblem, Message, Role, cua_test_messages, render_chatml, training_messages,
-};
+use recode_data::prompt::{CuaProblem, Message, Role, cua_test_messages, render_chatml, training_messages};
 
 fn numpy_item() -> Item {
     serde_json::from_str(
@@ -53,19 +51,10 @@ fn training_prompt_is_exact() {
 fn training_messages_are_exact() {
     let messages = training_messages(&numpy_item());
     assert_eq!(messages.len(), 3);
-    assert_eq!(
-        messages.iter().map(|m| m.role).collect::<Vec<_>>(),
-        [Role::System, Role::User, Role::Assistant]
-    );
-    assert_eq!(
-        messages[2].content,
-        "Let me solve this step by step.\n<think>"
-    );
+    assert_eq!(messages.iter().map(|m| m.role).collect::<Vec<_>>(), [Role::System, Role::User, Role::Assistant]);
+    assert_eq!(messages[2].content, "Let me solve this step by step.\n<think>");
     let json = serde_json::to_string(&messages[2]).unwrap();
-    assert_eq!(
-        json,
-        r#"{"role":"assistant","content":"Let me solve this step by step.\n<think>"}"#
-    );
+    assert_eq!(json, r#"{"role":"assistant","content":"Let me solve this step by step.\n<think>"}"#);
 }
 
 #[test]
@@ -95,18 +84,12 @@ fn chatml_leaves_only_a_final_assistant_message_open() {
     assert_eq!(render_chatml(&[]), "");
     let user = Message::new(Role::User, "hi");
     let assistant = Message::new(Role::Assistant, "ok");
-    assert_eq!(
-        render_chatml(std::slice::from_ref(&user)),
-        "<|im_start|>user\nhi<|im_end|>\n"
-    );
+    assert_eq!(render_chatml(std::slice::from_ref(&user)), "<|im_start|>user\nhi<|im_end|>\n");
     assert_eq!(
         render_chatml(&[assistant.clone(), user.clone()]),
         "<|im_start|>assistant\nok<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
     );
-    assert_eq!(
-        render_chatml(&[user, assistant]),
-        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nok"
-    );
+    assert_eq!(render_chatml(&[user, assistant]), "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nok");
 }
 
 fn sin_problem() -> CuaProblem {
@@ -114,8 +97,7 @@ fn sin_problem() -> CuaProblem {
         function_path: "math.sin".into(),
         update_description: "Add a 'unit' argument to choose radians or degrees".into(),
         update_signature: "math.sin(x, unit='radians')".into(),
-        update_docstring:
-            "The new 'unit' argument selects the unit of x.\nIt defaults to 'radians'.".into(),
+        update_docstring: "The new 'unit' argument selects the unit of x.\nIt defaults to 'radians'.".into(),
         scenario: "A surveyor records angles in degrees.".into(),
         problem: "Compute the sines of a list of angles given in degrees.".into(),
         solution_signature: "def sines(angles: List[float]) -> List[float]:".into(),
@@ -144,16 +126,8 @@ Let me solve this step by step.\n\
     assert_eq!(rendered, expected);
     // The dash is U+2013 (three bytes in UTF-8), as in the spec.
     assert!(rendered.contains("math.sin \u{2013} Add"));
-    assert!(
-        rendered
-            .as_bytes()
-            .windows(5)
-            .any(|w| w == b" \xe2\x80\x93 ")
-    );
+    assert!(rendered.as_bytes().windows(5).any(|w| w == b" \xe2\x80\x93 "));
     let messages = cua_test_messages(&sin_problem());
-    assert_eq!(
-        messages.iter().map(|m| m.role).collect::<Vec<_>>(),
-        [Role::System, Role::User, Role::Assistant]
-    );
+    assert_eq!(messages.iter().map(|m| m.role).collect::<Vec<_>>(), [Role::System, Role::User, Role::Assistant]);
     assert!(messages[1].content.starts_with("Update Note: "));
 }

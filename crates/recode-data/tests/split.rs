@@ -33,10 +33,7 @@ fn stratified_disjoint_complete() {
         *per_lib.entry(&data[i].dependency).or_default() += 1;
     }
     // round(20/4)=5, round(7/4)=round(1.75)=2, JAX: round(0.25)=0, Scrapy: round(0.5)=1.
-    assert_eq!(
-        per_lib,
-        BTreeMap::from([("Numpy", 5), ("Pandas", 2), ("Scrapy", 1)])
-    );
+    assert_eq!(per_lib, BTreeMap::from([("Numpy", 5), ("Pandas", 2), ("Scrapy", 1)]));
     assert_eq!(test_count(7, 0.25), 2);
 }
 
@@ -99,10 +96,7 @@ fn extremes_and_bad_fractions() {
     let s = split_indices(&data, 1.0, 1).unwrap();
     assert_eq!((s.train.len(), s.test.len()), (0, 4));
     for bad in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
-        assert!(matches!(
-            split_indices(&data, bad, 1),
-            Err(DataError::InvalidTestFraction(_))
-        ));
+        assert!(matches!(split_indices(&data, bad, 1), Err(DataError::InvalidTestFraction(_))));
     }
     assert!(split_indices(&[], 0.5, 1).unwrap().test.is_empty());
 }

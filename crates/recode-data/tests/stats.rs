@@ -28,44 +28,18 @@ fn counts_and_lengths() {
     assert_eq!(stats.by_dependency.get("Numpy"), Some(&2));
     assert_eq!(stats.by_dependency.get("Pandas"), Some(&2));
     assert_eq!(
-        stats
-            .by_update_type
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect::<Vec<_>>(),
+        stats.by_update_type.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
         [(UNSPECIFIED, 1), ("removal", 1), ("rename", 2)]
     );
     assert_eq!(
-        stats
-            .by_rule
-            .iter()
-            .map(|(k, v)| (k.as_str(), *v))
-            .collect::<Vec<_>>(),
+        stats.by_rule.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
         [(UNSPECIFIED, 1), ("ast", 2), ("exec", 1)]
     );
     // Characters, not bytes: "ééé" is 3.
-    assert_eq!(
-        stats.old_code,
-        Some(LengthSummary {
-            min: 1,
-            mean: 4.5,
-            median: 3.5,
-            max: 10
-        })
-    );
-    assert_eq!(
-        stats.new_code,
-        Some(LengthSummary {
-            min: 1,
-            mean: 1.0,
-            median: 1.0,
-            max: 1
-        })
-    );
+    assert_eq!(stats.old_code, Some(LengthSummary { min: 1, mean: 4.5, median: 3.5, max: 10 }));
+    assert_eq!(stats.new_code, Some(LengthSummary { min: 1, mean: 1.0, median: 1.0, max: 1 }));
     let prompt = stats.prompt.unwrap();
-    let shortest = recode_data::prompt::training_prompt(&items[0])
-        .chars()
-        .count();
+    let shortest = recode_data::prompt::training_prompt(&items[0]).chars().count();
     assert_eq!(prompt.min, shortest);
     assert_eq!(prompt.max, shortest + 9 + 1); // "Pandas" is one longer than "Numpy"
 }
@@ -86,9 +60,6 @@ fn custom_and_fallible_measures() {
     let words = |s: &str| s.split_whitespace().count();
     assert_eq!(compute_stats(&items, words).old_code.unwrap().max, 3);
     let failing = |_: &str| Err::<usize, _>("no tokenizer");
-    assert_eq!(
-        try_compute_stats(&items, failing).unwrap_err(),
-        "no tokenizer"
-    );
+    assert_eq!(try_compute_stats(&items, failing).unwrap_err(), "no tokenizer");
     assert_eq!(LengthSummary::of(&[5]).unwrap().median, 5.0);
 }

@@ -5,20 +5,14 @@ const GOOD: &str = r#"{"id":"np-1","dependency":"Numpy","new_version":"==2.2.0",
 
 #[test]
 fn a_good_file_has_no_problems() {
-    let other = GOOD
-        .replace("np-1", "np-2")
-        .replace(r#""update_info":"u""#, r#""update_info":"another update""#);
+    let other = GOOD.replace("np-1", "np-2").replace(r#""update_info":"u""#, r#""update_info":"another update""#);
     let text = format!("{GOOD}\n{other}\n");
     let report = validate_bytes("good.jsonl", text.as_bytes());
     assert_eq!(report.problems, vec![]);
     assert_eq!((report.lines, report.items), (2, 2));
     assert!(report.is_ok());
     // No final newline, CRLF, unknown fields, null optional fields: all fine.
-    let text = format!(
-        "{}\r\n{}",
-        GOOD.replace("}", r#","extra":[1,2],"source":null}"#),
-        other
-    );
+    let text = format!("{}\r\n{}", GOOD.replace("}", r#","extra":[1,2],"source":null}"#), other);
     let report = validate_bytes("good.jsonl", text.as_bytes());
     assert_eq!(report.problems, vec![]);
     assert_eq!(report.items, 2);
@@ -136,17 +130,12 @@ fn version_forms() {
 #[test]
 fn missing_file_is_an_error() {
     let err = validate_file(std::path::Path::new("/nonexistent/dir/x.jsonl")).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("cannot read /nonexistent/dir/x.jsonl: "),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("cannot read /nonexistent/dir/x.jsonl: "), "{err}");
 }
 
 // ---------------------------------------------------------------- near-duplicates
 
-const FLOAT_INFO: &str =
-    "The np.float_ alias has been removed in NumPy 2.0. Use np.float64 instead.";
+const FLOAT_INFO: &str = "The np.float_ alias has been removed in NumPy 2.0. Use np.float64 instead.";
 
 const SCALE_OLD: &str = "import numpy as np
 
@@ -176,14 +165,7 @@ fn item(id: &str, dependency: &str, version: &str, info: &str, old: &str, new: &
 }
 
 fn float_item(id: &str, old: &str) -> String {
-    item(
-        id,
-        "Numpy",
-        "==2.0.0",
-        FLOAT_INFO,
-        old,
-        &old.replace("np.float_", "np.float64"),
-    )
+    item(id, "Numpy", "==2.0.0", FLOAT_INFO, old, &old.replace("np.float_", "np.float64"))
 }
 
 fn shown(file: &str, lines: &[String]) -> Vec<String> {
@@ -196,10 +178,7 @@ fn shown(file: &str, lines: &[String]) -> Vec<String> {
 fn a_near_duplicate_is_flagged_naming_the_first_line() {
     // The same program re-saved: a variable renamed, re-indented, a blank line dropped, and
     // the update text reworded.
-    let copy = SCALE_OLD
-        .replace("readings", "counts")
-        .replace("    ", "  ")
-        .replace("\n\nresult", "\nresult");
+    let copy = SCALE_OLD.replace("readings", "counts").replace("    ", "  ").replace("\n\nresult", "\nresult");
     let reworded = "np.float_ was removed in NumPy 2.0; use np.float64 instead.";
     let lines = [
         float_item("np-a", SCALE_OLD),
@@ -211,14 +190,7 @@ fn a_near_duplicate_is_flagged_naming_the_first_line() {
             "import numpy as np\nprint(np.product([1, 2]))",
             "import numpy as np\nprint(np.prod([1, 2]))",
         ),
-        item(
-            "np-c",
-            "Numpy",
-            "==2.0.0",
-            reworded,
-            &copy,
-            &copy.replace("np.float_", "np.float64"),
-        ),
+        item("np-c", "Numpy", "==2.0.0", reworded, &copy, &copy.replace("np.float_", "np.float64")),
         float_item("np-d", SCALE_OLD),
     ];
     assert_eq!(
@@ -253,11 +225,7 @@ def to_kelvin(celsius):
 
 print(\"Kelvin:\", to_kelvin(temperatures))
 ";
-    let lines = [
-        float_item("np-a", SCALE_OLD),
-        float_item("np-b", other),
-        float_item("np-c", sibling),
-    ];
+    let lines = [float_item("np-a", SCALE_OLD), float_item("np-b", other), float_item("np-c", sibling)];
     assert_eq!(shown("train.jsonl", &lines), Vec::<String>::new());
 }
 
@@ -295,14 +263,7 @@ fn different_updates_with_similar_code_are_not_flagged() {
             &SCALE_OLD.replace("np.float_", "float"),
         ),
         // The same update and program of another library.
-        item(
-            "jx-e",
-            "JAX",
-            "==2.0.0",
-            FLOAT_INFO,
-            SCALE_OLD,
-            &SCALE_OLD.replace("np.float_", "np.float64"),
-        ),
+        item("jx-e", "JAX", "==2.0.0", FLOAT_INFO, SCALE_OLD, &SCALE_OLD.replace("np.float_", "np.float64")),
     ];
     assert_eq!(shown("train.jsonl", &lines), Vec::<String>::new());
 }
@@ -311,19 +272,9 @@ fn different_updates_with_similar_code_are_not_flagged() {
 fn a_copy_relabelled_with_another_version_is_flagged() {
     let lines = [
         float_item("np-a", SCALE_OLD),
-        item(
-            "np-b",
-            "numpy ",
-            "==1.25.0",
-            FLOAT_INFO,
-            SCALE_OLD,
-            &SCALE_OLD.replace("np.float_", "np.float64"),
-        ),
+        item("np-b", "numpy ", "==1.25.0", FLOAT_INFO, SCALE_OLD, &SCALE_OLD.replace("np.float_", "np.float64")),
     ];
-    assert_eq!(
-        shown("t", &lines),
-        ["t:2: old_code: near-duplicate of line 1 (same update, code similarity 1.00)"]
-    );
+    assert_eq!(shown("t", &lines), ["t:2: old_code: near-duplicate of line 1 (same update, code similarity 1.00)"]);
 }
 
 #[test]
@@ -358,17 +309,11 @@ fn near_duplicates_across_files_name_the_other_file() {
         ),
         float_item("np-b", &SCALE_OLD.replace("SCALE", "FACTOR"))
     );
-    let reports = validate_sources(&[
-        ("a.jsonl", first.as_bytes()),
-        ("b.jsonl", second.as_bytes()),
-    ]);
+    let reports = validate_sources(&[("a.jsonl", first.as_bytes()), ("b.jsonl", second.as_bytes())]);
     assert_eq!(reports.len(), 2);
     assert!(reports[0].is_ok());
     let shown: Vec<String> = reports[1].problems.iter().map(|p| p.to_string()).collect();
-    assert_eq!(
-        shown,
-        ["b.jsonl:2: old_code: near-duplicate of a.jsonl:1 (same update, code similarity 0.95)"]
-    );
+    assert_eq!(shown, ["b.jsonl:2: old_code: near-duplicate of a.jsonl:1 (same update, code similarity 0.95)"]);
     // Each file alone has no near-duplicate.
     assert!(validate_bytes("b.jsonl", second.as_bytes()).is_ok());
 
@@ -376,11 +321,7 @@ fn near_duplicates_across_files_name_the_other_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.jsonl"), &first).unwrap();
     std::fs::write(dir.path().join("b.jsonl"), &second).unwrap();
-    let paths = [
-        dir.path().join("a.jsonl"),
-        dir.path().join("missing.jsonl"),
-        dir.path().join("b.jsonl"),
-    ];
+    let paths = [dir.path().join("a.jsonl"), dir.path().join("missing.jsonl"), dir.path().join("b.jsonl")];
     let results = validate_files(&paths);
     assert_eq!(results.len(), 3);
     assert!(results[0].as_ref().unwrap().is_ok());
@@ -389,9 +330,6 @@ fn near_duplicates_across_files_name_the_other_file() {
     assert_eq!(problems.len(), 1);
     assert_eq!(
         problems[0].message,
-        format!(
-            "near-duplicate of {}:1 (same update, code similarity 0.95)",
-            paths[0].display()
-        )
+        format!("near-duplicate of {}:1 (same update, code similarity 0.95)", paths[0].display())
     );
 }

@@ -112,11 +112,7 @@ pub enum ExportError {
     NotAFile(PathBuf),
     /// An I/O operation (`op`: "create a temporary file in", "write", "rename to", …) failed.
     #[error("cannot {op} {}: {error}", path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    Io { op: &'static str, path: PathBuf, error: std::io::Error },
     /// Building the Arrow data failed (a bug: the arrays are built to match the schema).
     #[error("cannot build the verl table: {0}")]
     Arrow(#[from] ArrowError),
@@ -125,10 +121,7 @@ pub enum ExportError {
     Parquet(#[from] ParquetError),
     /// An item could not be serialised as JSON (only possible for items built in code).
     #[error("cannot serialise item {index}: {error}")]
-    Json {
-        index: usize,
-        error: serde_json::Error,
-    },
+    Json { index: usize, error: serde_json::Error },
 }
 
 /// `data_source` of an item: `recode/` + the dependency in lower case.
@@ -166,11 +159,7 @@ pub fn extra_info_fields() -> Fields {
 /// The list element field of `prompt` (named `element`, as the Parquet LIST spec and pyarrow
 /// name it).
 fn message_list_item() -> Arc<Field> {
-    Arc::new(Field::new(
-        "element",
-        DataType::Struct(message_fields()),
-        true,
-    ))
+    Arc::new(Field::new("element", DataType::Struct(message_fields()), true))
 }
 
 /// The Arrow schema of the verl Parquet file (see the crate documentation).
@@ -179,11 +168,7 @@ pub fn verl_schema() -> SchemaRef {
         utf8("data_source"),
         Field::new("prompt", DataType::List(message_list_item()), true),
         utf8("ability"),
-        Field::new(
-            "reward_model",
-            DataType::Struct(reward_model_fields()),
-            true,
-        ),
+        Field::new("reward_model", DataType::Struct(reward_model_fields()), true),
         Field::new("extra_info", DataType::Struct(extra_info_fields()), true),
     ]))
 }
@@ -216,11 +201,8 @@ fn verl_batch(items: &[Item], first_index: usize) -> Result<RecordBatch, ExportE
         roles.append_value(message.role.as_str());
         contents.append_value(&message.content);
     }
-    let message_struct = StructArray::try_new(
-        message_fields(),
-        vec![Arc::new(roles.finish()), Arc::new(contents.finish())],
-        None,
-    )?;
+    let message_struct =
+        StructArray::try_new(message_fields(), vec![Arc::new(roles.finish()), Arc::new(contents.finish())], None)?;
     let prompt = ListArray::try_new(
         message_list_item(),
         OffsetBuffer::from_lengths(messages.iter().map(Vec::len)),
@@ -239,9 +221,8 @@ fn verl_batch(items: &[Item], first_index: usize) -> Result<RecordBatch, ExportE
 
     let mut index = Int64Builder::with_capacity(n);
     for i in 0..n {
-        let value = i64::try_from(first_index + i).map_err(|_| {
-            ArrowError::InvalidArgumentError("row index does not fit in int64".into())
-        })?;
+        let value = i64::try_from(first_index + i)
+            .map_err(|_| ArrowError::InvalidArgumentError("row index does not fit in int64".into()))?;
         index.append_value(value);
     }
     let extra_info = StructArray::try_new(
@@ -273,11 +254,7 @@ fn verl_batch(items: &[Item], first_index: usize) -> Result<RecordBatch, ExportE
 /// The verl table of `items`: one [`RecordBatch`] per [`ROW_GROUP_SIZE`] items, with the
 /// schema [`verl_schema`]. An empty slice gives no batch.
 pub fn verl_batches(items: &[Item]) -> Result<Vec<RecordBatch>, ExportError> {
-    items
-        .chunks(ROW_GROUP_SIZE)
-        .enumerate()
-        .map(|(chunk, rows)| verl_batch(rows, chunk * ROW_GROUP_SIZE))
-        .collect()
+    items.chunks(ROW_GROUP_SIZE).enumerate().map(|(chunk, rows)| verl_batch(rows, chunk * ROW_GROUP_SIZE)).collect()
 }
 
 /// The bytes of the verl Parquet file for `items` (see the crate documentation).
@@ -359,5 +336,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     if path.file_name().is_none() {
         return Err(ExportError::NotAFile(path.to_path_buf()));
     }
-    recode_data::write_atomic(path, bytes).map_err(|error| ExportError::Io { op: "write", path: path.to_path_buf(), error })
+    recode_data::write_atomic(path, bytes).map_err(|error| ExportError::Io {
+        op: "write",
+        path: path.to_path_buf(),
+        error,
+    })
 }

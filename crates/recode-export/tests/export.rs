@@ -13,8 +13,8 @@ use parquet::basic::Compression;
 use recode_data::prompt::{training_messages, training_prompt};
 use recode_data::{Item, parse_jsonl};
 use recode_export::{
-    ExportError, ROW_GROUP_SIZE, TrlRecord, VERL_CHAT_TEMPLATE, export_trl, export_verl,
-    verl_schema, write_chat_template,
+    ExportError, ROW_GROUP_SIZE, TrlRecord, VERL_CHAT_TEMPLATE, export_trl, export_verl, verl_schema,
+    write_chat_template,
 };
 use serde_json::{Value, json};
 
@@ -34,11 +34,7 @@ fn read_parquet(path: &Path) -> (arrow_schema::SchemaRef, Vec<RecordBatch>, Comp
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
     let compression = builder.metadata().row_group(0).column(0).compression();
     let schema = builder.schema().clone();
-    let batches = builder
-        .build()
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
+    let batches = builder.build().unwrap().collect::<Result<Vec<_>, _>>().unwrap();
     (schema, batches, compression)
 }
 
@@ -83,44 +79,28 @@ fn check_rows(batches: &[RecordBatch], expected: &Value) {
         let prompt = batch.column_by_name("prompt").unwrap().as_list::<i32>();
         let reward = batch.column_by_name("reward_model").unwrap().as_struct();
         let extra = batch.column_by_name("extra_info").unwrap().as_struct();
-        let index = extra
-            .column_by_name("index")
-            .unwrap()
-            .as_primitive::<Int64Type>();
+        let index = extra.column_by_name("index").unwrap().as_primitive::<Int64Type>();
         for r in 0..batch.num_rows() {
             let want = &expected[row];
-            assert_eq!(
-                data_source[r].as_deref(),
-                want["data_source"].as_str(),
-                "row {row}"
-            );
+            assert_eq!(data_source[r].as_deref(), want["data_source"].as_str(), "row {row}");
             assert_eq!(ability[r].as_deref(), Some("code-migration"), "row {row}");
 
             let messages = prompt.value(r);
             let messages = messages.as_struct();
             let roles = strs(messages.column_by_name("role").unwrap());
             let contents = strs(messages.column_by_name("content").unwrap());
-            let got: Vec<Value> = roles
-                .iter()
-                .zip(&contents)
-                .map(|(role, content)| json!({"role": role, "content": content}))
-                .collect();
+            let got: Vec<Value> =
+                roles.iter().zip(&contents).map(|(role, content)| json!({"role": role, "content": content})).collect();
             assert_eq!(Value::Array(got), want["messages"], "row {row}");
 
-            assert_eq!(
-                strs(reward.column_by_name("style").unwrap())[r].as_deref(),
-                Some("rule")
-            );
+            assert_eq!(strs(reward.column_by_name("style").unwrap())[r].as_deref(), Some("rule"));
             assert_eq!(
                 strs(reward.column_by_name("ground_truth").unwrap())[r].as_deref(),
                 want["ground_truth"].as_str(),
                 "row {row}"
             );
 
-            assert_eq!(
-                index.value(r),
-                want["extra_info"]["index"].as_i64().unwrap()
-            );
+            assert_eq!(index.value(r), want["extra_info"]["index"].as_i64().unwrap());
             for key in ["id", "dependency", "new_version", "update_type", "source"] {
                 assert_eq!(
                     strs(extra.column_by_name(key).unwrap())[r].as_deref(),
@@ -145,49 +125,29 @@ fn verl_parquet_reads_back_in_rust() {
     assert_eq!(schema.fields(), verl_schema().fields());
     assert_eq!(compression, Compression::SNAPPY);
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "data_source",
-            "prompt",
-            "ability",
-            "reward_model",
-            "extra_info"
-        ]
-    );
+    assert_eq!(names, ["data_source", "prompt", "ability", "reward_model", "extra_info"]);
     check_rows(&batches, &expected_rows(&items));
 
     // Spot checks written out literally, independent of the helpers above.
     let b = &batches[0];
     assert_eq!(
         strs(b.column(0)),
-        [
-            Some("recode/numpy".into()),
-            Some("recode/pandas".into()),
-            Some("recode/scikit-learn".into())
-        ]
+        [Some("recode/numpy".into()), Some("recode/pandas".into()), Some("recode/scikit-learn".into())]
     );
     let extra = b.column(4).as_struct();
     assert_eq!(strs(extra.column_by_name("id").unwrap())[2], None);
     assert_eq!(strs(extra.column_by_name("update_type").unwrap())[2], None);
-    assert_eq!(
-        strs(extra.column_by_name("source").unwrap())[1].as_deref(),
-        Some("release notes")
-    );
+    assert_eq!(strs(extra.column_by_name("source").unwrap())[1].as_deref(), Some("release notes"));
     let first = b.column(1).as_list::<i32>().value(0);
     let user = strs(first.as_struct().column(1))[1].clone().unwrap();
-    assert!(user.starts_with("\nNumpy performed an API update in version 2.2.0, and the update content includes:\n<doc>\n"));
-    assert!(user.ends_with("```python\nimport numpy as np\nnp._add_newdoc_ufunc(np.add, 'doc')\n```\n\nShow your work in <think> </think> tags. And return the final code in <answer> </answer>, the code within <answer></answer> should be enclosed in ```python ``` tags.\n"));
-    assert_eq!(
-        strs(first.as_struct().column(1))[2].as_deref(),
-        Some("Let me solve this step by step.\n<think>")
+    assert!(
+        user.starts_with("\nNumpy performed an API update in version 2.2.0, and the update content includes:\n<doc>\n")
     );
+    assert!(user.ends_with("```python\nimport numpy as np\nnp._add_newdoc_ufunc(np.add, 'doc')\n```\n\nShow your work in <think> </think> tags. And return the final code in <answer> </answer>, the code within <answer></answer> should be enclosed in ```python ``` tags.\n"));
+    assert_eq!(strs(first.as_struct().column(1))[2].as_deref(), Some("Let me solve this step by step.\n<think>"));
 
     // No temporary file is left next to the output.
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, [std::ffi::OsString::from("train.parquet")]);
 }
 
@@ -224,12 +184,7 @@ fn trl_jsonl_holds_the_exact_prompt_and_target() {
     assert_eq!(lines.len(), 3);
     for (line, item) in lines.iter().zip(&items) {
         let value: Value = serde_json::from_str(line).unwrap();
-        let keys: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
         if item.id.is_some() {
             assert_eq!(keys, ["prompt", "target", "id"]);
         } else {
@@ -279,20 +234,11 @@ fn failures_leave_nothing_behind() {
     assert!(sub.join("keep").exists());
 
     // A path without a file name.
-    assert!(matches!(
-        export_verl(&items(), Path::new("/")),
-        Err(ExportError::NotAFile(_))
-    ));
+    assert!(matches!(export_verl(&items(), Path::new("/")), Err(ExportError::NotAFile(_))));
 
-    let mut left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let mut left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     left.sort();
-    assert_eq!(
-        left,
-        [std::ffi::OsString::from("out.parquet"), "sub".into()]
-    );
+    assert_eq!(left, [std::ffi::OsString::from("out.parquet"), "sub".into()]);
 
     // Success replaces the old file.
     export_verl(&items(), &out).unwrap();
@@ -325,19 +271,12 @@ fn pyarrow_python() -> Result<PathBuf, String> {
             venv
         }
     };
-    match Command::new(&python)
-        .args(["-c", "import pyarrow"])
-        .output()
-    {
+    match Command::new(&python).args(["-c", "import pyarrow"]).output() {
         Ok(out) if out.status.success() => Ok(python),
         Ok(out) => Err(format!(
             "{} cannot import pyarrow: {}",
             python.display(),
-            String::from_utf8_lossy(&out.stderr)
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
+            String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("")
         )),
         Err(e) => Err(format!("cannot run {}: {e}", python.display())),
     }
@@ -348,13 +287,9 @@ fn verl_parquet_reads_back_in_pyarrow() {
     let python = match pyarrow_python() {
         Ok(python) => python,
         Err(reason) => {
-            notice(&format!(
-                "NOTE: pyarrow cross-check of the verl Parquet export SKIPPED: {reason}"
-            ));
+            notice(&format!("NOTE: pyarrow cross-check of the verl Parquet export SKIPPED: {reason}"));
             if std::env::var_os("RECODE_REQUIRE_PYARROW").is_some() {
-                panic!(
-                    "RECODE_REQUIRE_PYARROW is set but the pyarrow cross-check cannot run: {reason}"
-                );
+                panic!("RECODE_REQUIRE_PYARROW is set but the pyarrow cross-check cannot run: {reason}");
             }
             return;
         }
@@ -365,34 +300,14 @@ fn verl_parquet_reads_back_in_pyarrow() {
     let template = dir.path().join("recode_chatml.jinja");
     let items = items();
     export_verl(&items, &out).unwrap();
-    std::fs::write(
-        &expected,
-        serde_json::to_vec(&expected_rows(&items)).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(&expected, serde_json::to_vec(&expected_rows(&items)).unwrap()).unwrap();
     write_chat_template(&template).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&template).unwrap(),
-        VERL_CHAT_TEMPLATE
-    );
+    assert_eq!(std::fs::read_to_string(&template).unwrap(), VERL_CHAT_TEMPLATE);
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check_verl_parquet.py");
-    let run = Command::new(&python)
-        .arg(&script)
-        .arg(&out)
-        .arg(&expected)
-        .arg(&template)
-        .output()
-        .unwrap();
+    let run = Command::new(&python).arg(&script).arg(&out).arg(&expected).arg(&template).output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "pyarrow check failed:\n{stdout}\n{stderr}"
-    );
-    notice(&format!(
-        "pyarrow cross-check ran with {}:\n{}",
-        python.display(),
-        stdout.trim_end()
-    ));
+    assert!(run.status.success(), "pyarrow check failed:\n{stdout}\n{stderr}");
+    notice(&format!("pyarrow cross-check ran with {}:\n{}", python.display(), stdout.trim_end()));
 }

@@ -38,10 +38,7 @@ pub(crate) fn post_parse(source: &str, parsed: &Parsed<Mod>) -> Option<Verdict> 
             && line_start
             && brackets == 0
             && !kind.is_trivia()
-            && !matches!(
-                kind,
-                TokenKind::Indent | TokenKind::Dedent | TokenKind::NonLogicalNewline
-            )
+            && !matches!(kind, TokenKind::Indent | TokenKind::Dedent | TokenKind::NonLogicalNewline)
         {
             line_start = false;
             if !alt.check(source, t.start().to_usize()) {
@@ -56,9 +53,7 @@ pub(crate) fn post_parse(source: &str, parsed: &Parsed<Mod>) -> Option<Verdict> 
                     return Some(Verdict::Invalid);
                 }
             }
-            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
-                brackets = brackets.saturating_sub(1)
-            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => brackets = brackets.saturating_sub(1),
             TokenKind::Indent => {
                 indent += 1;
                 if indent >= MAX_INDENT {

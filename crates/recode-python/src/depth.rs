@@ -5,9 +5,8 @@
 use ruff_python_ast::token::{TokenKind, Tokens};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Comprehension, ConversionFlag, ElifElseClause, ExceptHandler, Expr, InterpolatedElement,
-    InterpolatedStringElement, Keyword, MatchCase, Mod, Parameter, Parameters, Pattern, Stmt,
-    WithItem,
+    Comprehension, ConversionFlag, ElifElseClause, ExceptHandler, Expr, InterpolatedElement, InterpolatedStringElement,
+    Keyword, MatchCase, Mod, Parameter, Parameters, Pattern, Stmt, WithItem,
 };
 use ruff_python_parser::Parsed;
 use ruff_text_size::{Ranged, TextSize};
@@ -148,9 +147,7 @@ impl<'a> Visitor<'a> for Depth<'_> {
 /// Whether the text after an interpolation's `!x` conversion is `:` or `}` (3.11 allows no
 /// white space there).
 fn conversion_closes(source: &str, el: &InterpolatedElement) -> bool {
-    let text = source
-        .get(el.expression.end().to_usize()..el.end().to_usize())
-        .unwrap_or("");
+    let text = source.get(el.expression.end().to_usize()..el.end().to_usize()).unwrap_or("");
     let Some(bang) = text.find('!') else {
         return true;
     };

@@ -57,10 +57,7 @@ pub fn check_module(source: &str) -> Verdict {
 }
 
 fn parse(source: &str) -> Parsed<Mod> {
-    parse_unchecked(
-        source,
-        ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311),
-    )
+    parse_unchecked(source, ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311))
 }
 
 /// Byte ranges of comment tokens (`#` to end of line, without the line break), as Python's

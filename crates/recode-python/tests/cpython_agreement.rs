@@ -14,9 +14,7 @@ fn python_311() -> String {
     let out = Command::new("python3")
         .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
         .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 is needed to label the syntax corpus, but it could not be run: {e}")
-        });
+        .unwrap_or_else(|e| panic!("python3 is needed to label the syntax corpus, but it could not be run: {e}"));
     let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(
         out.status.success() && version == "3.11",
@@ -26,10 +24,7 @@ fn python_311() -> String {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[test]
@@ -39,8 +34,7 @@ fn agrees_with_cpython_311() {
     let seed = env_num("RECODE_SYNTAX_SEED", 1);
     let dir = tempfile::tempdir().expect("tempdir");
     let corpus = dir.path().join("corpus.jsonl");
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/syntax_corpus/generate.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/syntax_corpus/generate.py");
     let corpus = match std::env::var_os("RECODE_SYNTAX_CORPUS") {
         Some(path) => path.into(),
         None => {
@@ -55,16 +49,10 @@ fn agrees_with_cpython_311() {
         }
     };
     let text = std::fs::read_to_string(&corpus).expect("read corpus");
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("corpus line is JSON"))
-        .collect();
+    let rows: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("corpus line is JSON")).collect();
     if std::env::var_os("RECODE_SYNTAX_CORPUS").is_none() {
-        assert_eq!(
-            rows.len() as u64,
-            n,
-            "generator wrote the wrong number of snippets"
-        );
+        assert_eq!(rows.len() as u64, n, "generator wrote the wrong number of snippets");
     }
 
     let started = Instant::now();
@@ -74,10 +62,7 @@ fn agrees_with_cpython_311() {
     for row in &rows {
         let source = row["source"].as_str().expect("source");
         bytes += source.len();
-        let expected = match (
-            row["valid"].as_bool().expect("valid"),
-            row["error"].as_str(),
-        ) {
+        let expected = match (row["valid"].as_bool().expect("valid"), row["error"].as_str()) {
             (true, _) => Verdict::Valid,
             (false, Some("too_complex")) => Verdict::TooComplex,
             (false, _) => Verdict::Invalid,
@@ -108,8 +93,5 @@ fn agrees_with_cpython_311() {
         elapsed,
         bytes as f64 / (1 << 20) as f64 / elapsed.as_secs_f64()
     );
-    assert!(
-        agreement >= 0.999,
-        "agreement {agreement:.4} is below 99.9%"
-    );
+    assert!(agreement >= 0.999, "agreement {agreement:.4} is below 99.9%");
 }

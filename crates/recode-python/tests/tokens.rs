@@ -23,20 +23,14 @@ fn apostrophe_in_comment_opens_nothing() {
 #[test]
 fn triple_quoted_string_hides_hash() {
     let src = "def f():\n    '''doc # not comment\n    still doc'''\n    return 1  # yes\n";
-    assert_eq!(
-        texts(src, &string_ranges(src)),
-        ["'''doc # not comment\n    still doc'''"]
-    );
+    assert_eq!(texts(src, &string_ranges(src)), ["'''doc # not comment\n    still doc'''"]);
     assert_eq!(texts(src, &comment_ranges(src)), ["# yes"]);
 }
 
 #[test]
 fn f_strings_are_one_range_and_hide_hash() {
     let src = "s = f'#{x!r:>{w}} # text' + rb'\\d#' + F\"{y}\"  # c\n";
-    assert_eq!(
-        texts(src, &string_ranges(src)),
-        ["f'#{x!r:>{w}} # text'", "rb'\\d#'", "F\"{y}\""]
-    );
+    assert_eq!(texts(src, &string_ranges(src)), ["f'#{x!r:>{w}} # text'", "rb'\\d#'", "F\"{y}\""]);
     assert_eq!(texts(src, &comment_ranges(src)), ["# c"]);
 }
 
@@ -77,15 +71,7 @@ fn best_effort_on_invalid_code() {
     let strings = string_ranges(src);
     assert_eq!(strings.len(), 1);
     assert!(src[strings[0].clone()].starts_with("f'{a} b"));
-    for src in [
-        "'''",
-        "f'{",
-        "\"\\",
-        "#\0'",
-        "\u{feff}# c",
-        "f'{x:{y:{z}}}'",
-        "f\"{'#'}\" # c",
-    ] {
+    for src in ["'''", "f'{", "\"\\", "#\0'", "\u{feff}# c", "f'{x:{y:{z}}}'", "f\"{'#'}\" # c"] {
         let _ = comment_ranges(src);
         let _ = string_ranges(src);
     }

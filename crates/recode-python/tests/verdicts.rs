@@ -4,10 +4,7 @@ use recode_python::{Verdict, check_module, parses_as_module};
 
 #[test]
 fn plain_valid_and_invalid() {
-    assert_eq!(
-        check_module("def f(x):\n    return x + 1\n"),
-        Verdict::Valid
-    );
+    assert_eq!(check_module("def f(x):\n    return x + 1\n"), Verdict::Valid);
     assert_eq!(check_module("print x\n"), Verdict::Invalid);
     assert_eq!(check_module(""), Verdict::Valid);
     assert!(parses_as_module("x = [i async for i in y]\n"));
@@ -20,14 +17,7 @@ fn plain_valid_and_invalid() {
 
 #[test]
 fn compiler_only_errors_are_valid_for_ast_parse() {
-    for src in [
-        "return 1\n",
-        "nonlocal x\n",
-        "await x\n",
-        "yield 1\n",
-        "break\n",
-        "def f(a, a): pass\n",
-    ] {
+    for src in ["return 1\n", "nonlocal x\n", "await x\n", "yield 1\n", "break\n", "def f(a, a): pass\n"] {
         assert_eq!(check_module(src), Verdict::Valid, "{src:?}");
     }
 }
@@ -55,10 +45,7 @@ fn tokenizer_limits_match_cpython() {
     assert_eq!(check_module(&parens(201)), Verdict::Invalid);
     assert_eq!(check_module("x = 'a'\0\n"), Verdict::Invalid);
     assert_eq!(check_module("\u{feff}x = 1\n"), Verdict::Invalid);
-    assert_eq!(
-        check_module("if x:\n\tpass\n        pass\n"),
-        Verdict::Invalid
-    ); // TabError
+    assert_eq!(check_module("if x:\n\tpass\n        pass\n"), Verdict::Invalid); // TabError
     assert_eq!(check_module("x = 1 \\"), Verdict::Invalid);
     assert_eq!(check_module("_\u{200c} = 1\n"), Verdict::Invalid); // XID only from Unicode 15.1
     assert_eq!(check_module("naïve = 1\n"), Verdict::Valid);
@@ -66,26 +53,11 @@ fn tokenizer_limits_match_cpython() {
 
 #[test]
 fn deep_nesting_is_too_complex_not_a_crash() {
-    assert_eq!(
-        check_module(&format!("{}1", "-".repeat(100_000))),
-        Verdict::TooComplex
-    );
-    assert_eq!(
-        check_module(&format!("{}x", "not ".repeat(5_000))),
-        Verdict::TooComplex
-    );
-    assert_eq!(
-        check_module(&format!("{}1", "-".repeat(2_000))),
-        Verdict::Valid
-    );
-    assert_eq!(
-        check_module(&format!("x = 1{}\n", " + 1".repeat(4_000))),
-        Verdict::TooComplex
-    );
-    assert_eq!(
-        check_module(&format!("a{}\n", ".b".repeat(200_000))),
-        Verdict::TooComplex
-    );
+    assert_eq!(check_module(&format!("{}1", "-".repeat(100_000))), Verdict::TooComplex);
+    assert_eq!(check_module(&format!("{}x", "not ".repeat(5_000))), Verdict::TooComplex);
+    assert_eq!(check_module(&format!("{}1", "-".repeat(2_000))), Verdict::Valid);
+    assert_eq!(check_module(&format!("x = 1{}\n", " + 1".repeat(4_000))), Verdict::TooComplex);
+    assert_eq!(check_module(&format!("a{}\n", ".b".repeat(200_000))), Verdict::TooComplex);
 }
 
 #[test]
@@ -115,10 +87,7 @@ fn odd_inputs_never_panic() {
     std::thread::Builder::new()
         .stack_size(256 * 1024)
         .spawn(|| {
-            assert_eq!(
-                check_module(&format!("{}1", "~".repeat(50_000))),
-                Verdict::TooComplex
-            );
+            assert_eq!(check_module(&format!("{}1", "~".repeat(50_000))), Verdict::TooComplex);
             let elifs = format!("if a:\n    pass\n{}", "elif b:\n    pass\n".repeat(3_500));
             assert_eq!(check_module(&elifs), Verdict::TooComplex);
         })

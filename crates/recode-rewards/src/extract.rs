@@ -43,11 +43,7 @@ fn first_python_block(text: &str) -> Option<&str> {
 
 /// "\r\n" and lone "\r" to "\n", borrowing when there is nothing to change.
 pub(crate) fn to_unix_newlines(text: &str) -> Cow<'_, str> {
-    if text.contains('\r') {
-        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(text)
-    }
+    if text.contains('\r') { Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")) } else { Cow::Borrowed(text) }
 }
 
 #[cfg(test)]

@@ -244,7 +244,10 @@ mod tests {
 
     #[test]
     fn parity_keeps_docstrings_and_drops_their_blank_lines() {
-        assert_eq!(parity("def f():\n    \"\"\"Doc.\n\n    More.\"\"\"\n"), "def f():\n    \"\"\"Doc.\n    More.\"\"\"");
+        assert_eq!(
+            parity("def f():\n    \"\"\"Doc.\n\n    More.\"\"\"\n"),
+            "def f():\n    \"\"\"Doc.\n    More.\"\"\""
+        );
     }
 
     #[test]

@@ -41,7 +41,9 @@ fn run_python(args: &[&str], stdin: Option<Vec<u8>>) -> Vec<u8> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!("cannot run `{py}` ({e}): the oracle tests need CPython 3.11 as python3 on PATH (or set RECODE_PYTHON)")
+            panic!(
+                "cannot run `{py}` ({e}): the oracle tests need CPython 3.11 as python3 on PATH (or set RECODE_PYTHON)"
+            )
         });
     let writer = stdin.map(|data| {
         let mut pipe = child.stdin.take().unwrap();
@@ -135,10 +137,7 @@ fn rust_scores_match_python_oracle() {
     let gen_path = root.join("python/oracle/gen_cases.py");
     let oracle_path = root.join("python/oracle/reward_oracle.py");
     let (seed, n) = seed_and_n();
-    let cases_raw = run_python(
-        &[gen_path.to_str().unwrap(), "--seed", &seed.to_string(), "--n", &n.to_string()],
-        None,
-    );
+    let cases_raw = run_python(&[gen_path.to_str().unwrap(), "--seed", &seed.to_string(), "--n", &n.to_string()], None);
     // The two oracle runs in parallel.
     let (parity_raw, fixed_raw) = std::thread::scope(|s| {
         let p = s.spawn(|| run_python(&[oracle_path.to_str().unwrap(), "--mode", "parity"], Some(cases_raw.clone())));
@@ -176,7 +175,13 @@ fn rust_scores_match_python_oracle() {
     let mut total_bad = 0usize;
     for (mode_name, mode, raw) in [("parity", Mode::Parity, &parity_raw), ("fixed", Mode::Fixed, &fixed_raw)] {
         let expected = jsonl(raw);
-        assert_eq!(expected.len(), cases.len(), "oracle ({mode_name}) answered {} of {} cases", expected.len(), cases.len());
+        assert_eq!(
+            expected.len(),
+            cases.len(),
+            "oracle ({mode_name}) answered {} of {} cases",
+            expected.len(),
+            cases.len()
+        );
         for (case, want) in cases.iter().zip(&expected) {
             assert_eq!(want["id"].as_str(), Some(case.id.as_str()), "oracle output out of order");
             let got = std::panic::catch_unwind(|| score(&case.completion, &case.target, mode));

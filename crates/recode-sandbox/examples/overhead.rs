@@ -21,10 +21,7 @@ fn main() {
     let (mut plain, mut netns, mut nonet) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {
         let t = Instant::now();
-        let status = std::process::Command::new(&python)
-            .args(["-c", "pass"])
-            .status()
-            .expect("spawn");
+        let status = std::process::Command::new(&python).args(["-c", "pass"]).status().expect("spawn");
         assert!(status.success());
         plain.push(t.elapsed());
         let t = Instant::now();

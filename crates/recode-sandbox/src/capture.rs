@@ -38,13 +38,7 @@ pub(crate) struct Capture {
 impl Capture {
     pub(crate) fn new(cap: usize) -> Self {
         let tail_cap = cap / 8;
-        Capture {
-            head: Vec::new(),
-            head_cap: cap - tail_cap,
-            tail: VecDeque::new(),
-            tail_cap,
-            total: 0,
-        }
+        Capture { head: Vec::new(), head_cap: cap - tail_cap, tail: VecDeque::new(), tail_cap, total: 0 }
     }
 
     pub(crate) fn push(&mut self, mut data: &[u8]) {
@@ -77,11 +71,7 @@ impl Capture {
             bytes.extend_from_slice(format!("\n…[{omitted} bytes omitted]…\n").as_bytes());
         }
         bytes.extend(self.tail);
-        Captured {
-            bytes,
-            total_bytes: self.total,
-            truncated,
-        }
+        Captured { bytes, total_bytes: self.total, truncated }
     }
 }
 

@@ -83,9 +83,7 @@ pub fn python_exception(stderr: &str) -> Option<(String, String)> {
         None => lines
             .iter()
             .rev()
-            .find(|l| {
-                !l.starts_with([' ', '\t']) && exception_type(l).is_some() && l.contains(": ")
-            })
+            .find(|l| !l.starts_with([' ', '\t']) && exception_type(l).is_some() && l.contains(": "))
             .copied(),
     }?;
     let name = exception_type(candidate)?;
@@ -108,9 +106,7 @@ fn exception_type(line: &str) -> Option<&str> {
     };
     let ok = !name.is_empty()
         && name.split('.').all(|part| {
-            part.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
     ok.then_some(name)
@@ -149,10 +145,7 @@ mod tests {
     #[test]
     fn bare_name_and_warning_lines() {
         let err = "/x/main.py:3: UserWarning: careful\n  warnings.warn('careful')\nTraceback (most recent call last):\n  File \"m\", line 1, in <module>\nAssertionError\n";
-        assert_eq!(
-            python_exception(err),
-            Some(("AssertionError".to_string(), "AssertionError".to_string()))
-        );
+        assert_eq!(python_exception(err), Some(("AssertionError".to_string(), "AssertionError".to_string())));
         assert_eq!(python_exception("hello world\n"), None);
         assert_eq!(python_exception(""), None);
     }
@@ -169,9 +162,6 @@ mod tests {
         assert_eq!(ErrorClass::Killed(77).to_string(), "Killed(77)");
         assert_eq!(ErrorClass::Exit(3).to_string(), "Exit(3)");
         assert_eq!(ErrorClass::Timeout.to_string(), "Timeout");
-        assert_eq!(
-            ErrorClass::Exception("MemoryError".into()).to_string(),
-            "MemoryError"
-        );
+        assert_eq!(ErrorClass::Exception("MemoryError".into()).to_string(), "MemoryError");
     }
 }

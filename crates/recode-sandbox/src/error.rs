@@ -10,16 +10,10 @@ pub enum SandboxError {
     InterpreterNotFound { path: PathBuf, reason: String },
     /// The private working directory could not be created under `root`.
     #[error("cannot create a temporary working directory in {}: {error}", root.display())]
-    TempDir {
-        root: PathBuf,
-        error: std::io::Error,
-    },
+    TempDir { root: PathBuf, error: std::io::Error },
     /// The program or one of the spec's extra files could not be written.
     #[error("cannot write {}: {error}", path.display())]
-    WriteFile {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    WriteFile { path: PathBuf, error: std::io::Error },
     /// The spec is unusable (a NUL byte in an argument, an extra file outside the directory…).
     #[error("invalid run spec: {0}")]
     InvalidSpec(String),
@@ -28,14 +22,8 @@ pub enum SandboxError {
     NetworkIsolationUnavailable { reason: String },
     /// The process could not be started (fork, exec, setsid or setrlimit failed).
     #[error("cannot start {}: {error}", interpreter.display())]
-    Spawn {
-        interpreter: PathBuf,
-        error: std::io::Error,
-    },
+    Spawn { interpreter: PathBuf, error: std::io::Error },
     /// A system call of the supervising side failed (pipe, poll, wait…).
     #[error("{op} failed: {error}")]
-    Os {
-        op: &'static str,
-        error: std::io::Error,
-    },
+    Os { op: &'static str, error: std::io::Error },
 }

@@ -45,11 +45,7 @@ where
     let total = items.len();
     let start = Instant::now();
     let next = AtomicUsize::new(0);
-    let state = Mutex::new((
-        0usize,
-        progress,
-        (0..total).map(|_| None).collect::<Vec<Option<R>>>(),
-    ));
+    let state = Mutex::new((0usize, progress, (0..total).map(|_| None).collect::<Vec<Option<R>>>()));
     let threads = jobs.clamp(1, total.max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -63,11 +59,7 @@ where
                     let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
                     let (done, progress, results) = &mut *guard;
                     *done += 1;
-                    let info = Progress {
-                        done: *done,
-                        total,
-                        elapsed: start.elapsed(),
-                    };
+                    let info = Progress { done: *done, total, elapsed: start.elapsed() };
                     progress(info, index, &result);
                     results[index] = Some(result);
                 }
@@ -75,10 +67,7 @@ where
         }
     });
     let (_, _, results) = state.into_inner().unwrap_or_else(|e| e.into_inner());
-    results
-        .into_iter()
-        .map(|r| r.expect("every job ran"))
-        .collect()
+    results.into_iter().map(|r| r.expect("every job ran")).collect()
 }
 
 #[cfg(test)]
@@ -116,11 +105,7 @@ mod tests {
 
     #[test]
     fn eta() {
-        let p = Progress {
-            done: 2,
-            total: 6,
-            elapsed: Duration::from_secs(4),
-        };
+        let p = Progress { done: 2, total: 6, elapsed: Duration::from_secs(4) };
         assert_eq!(p.eta(), Some(Duration::from_secs(8)));
     }
 }

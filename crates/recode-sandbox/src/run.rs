@@ -113,13 +113,9 @@ impl RunOutput {
             return None;
         }
         let stderr = self.stderr.text();
-        python_exception(&stderr).map(|(_, line)| line).or_else(|| {
-            stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.trim_end().to_string())
-        })
+        python_exception(&stderr)
+            .map(|(_, line)| line)
+            .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim_end().to_string()))
     }
 }
 
@@ -175,12 +171,7 @@ impl Sandbox {
 
     /// Runs specs over `jobs` threads; results in input order. `progress` is called after each
     /// run (never concurrently) with the pool's progress, the spec's index and its result.
-    pub fn run_many<P>(
-        &self,
-        specs: &[RunSpec],
-        jobs: usize,
-        progress: P,
-    ) -> Vec<Result<RunOutput, SandboxError>>
+    pub fn run_many<P>(&self, specs: &[RunSpec], jobs: usize, progress: P) -> Vec<Result<RunOutput, SandboxError>>
     where
         P: FnMut(Progress, usize, &Result<RunOutput, SandboxError>) + Send,
     {
@@ -203,9 +194,7 @@ impl Sandbox {
         let result = self.run_in(spec, limits, &interpreter, &dir_path);
         let cleanup_error = match dir.close() {
             Ok(()) => None,
-            Err(_) => remove_tree(&dir_path)
-                .err()
-                .map(|e| format!("cannot remove {}: {e}", dir_path.display())),
+            Err(_) => remove_tree(&dir_path).err().map(|e| format!("cannot remove {}: {e}", dir_path.display())),
         };
         result.map(|mut output| {
             output.cleanup_error = cleanup_error;
@@ -245,11 +234,7 @@ impl Sandbox {
             .args(&spec.args)
             .current_dir(dir)
             .env_clear()
-            .stdin(if spec.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if spec.inherit_env {
@@ -270,11 +255,7 @@ impl Sandbox {
             NetworkPolicy::Allow => None,
             _ => Some(cloexec_pipe()?),
         };
-        let setup = ChildSetup::new(
-            limits,
-            self.network,
-            report.as_ref().map(|(_, w)| w.as_raw_fd()),
-        );
+        let setup = ChildSetup::new(limits, self.network, report.as_ref().map(|(_, w)| w.as_raw_fd()));
         // SAFETY: `setup_child` only makes async-signal-safe system calls on memory prepared
         // before the fork; it allocates nothing.
         unsafe {
@@ -296,20 +277,16 @@ impl Sandbox {
                 {
                     return Err(SandboxError::NetworkIsolationUnavailable { reason });
                 }
-                return Err(SandboxError::Spawn {
-                    interpreter: interpreter.to_path_buf(),
-                    error,
-                });
+                return Err(SandboxError::Spawn { interpreter: interpreter.to_path_buf(), error });
             }
         };
         let (network_isolated, network_note) = match network {
             None => (false, Some("network allowed by policy".to_string())),
             Some(NetworkOutcome::Isolated { note }) => (true, note),
             Some(NetworkOutcome::Failed(reason)) => (false, Some(reason)),
-            Some(NetworkOutcome::Unknown) => (
-                false,
-                Some("the child did not report whether its network was isolated".to_string()),
-            ),
+            Some(NetworkOutcome::Unknown) => {
+                (false, Some("the child did not report whether its network was isolated".to_string()))
+            }
         };
 
         let pid = child.id() as libc::pid_t;
@@ -333,9 +310,7 @@ impl Sandbox {
             let _ = writer.join();
         }
         let supervised = supervised?;
-        let (status, cpu) = status
-            .map(|s| (s, cpu))
-            .map_err(|error| SandboxError::Os { op: "wait4", error })?;
+        let (status, cpu) = status.map(|s| (s, cpu)).map_err(|error| SandboxError::Os { op: "wait4", error })?;
         Ok(RunOutput {
             status,
             timed_out: supervised.timed_out,
@@ -374,10 +349,8 @@ fn supervise(
     }
     let pidfd = pidfd_open(pid);
     let deadline = start + limits.wall;
-    let mut pipes = [
-        (Some(stdout), Capture::new(limits.stdout_bytes)),
-        (Some(stderr), Capture::new(limits.stderr_bytes)),
-    ];
+    let mut pipes =
+        [(Some(stdout), Capture::new(limits.stdout_bytes)), (Some(stderr), Capture::new(limits.stderr_bytes))];
     let mut exited_at: Option<Instant> = None;
     let mut timed_out = false;
     let mut backoff = Duration::from_millis(1);
@@ -436,11 +409,7 @@ fn supervise(
             }
         }
         if exited_at.is_none() {
-            let exited = if watch_pidfd {
-                fds[index].revents != 0
-            } else {
-                has_exited(pid)
-            };
+            let exited = if watch_pidfd { fds[index].revents != 0 } else { has_exited(pid) };
             if exited {
                 exited_at = Some(Instant::now());
                 kill_group(pid);
@@ -465,11 +434,7 @@ fn supervise(
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
+    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
 }
 
 /// Reads everything available from a non-blocking fd; true at end of file (or error).
@@ -516,12 +481,7 @@ fn has_exited(pid: libc::pid_t) -> bool {
     // SAFETY: `info` is a valid out-parameter; WNOWAIT leaves the child waitable.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        let r = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        );
+        let r = libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
         r == 0 && info.si_pid() != 0
     }
 }
@@ -563,10 +523,7 @@ fn cloexec_pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(SandboxError::Os {
-            op: "pipe2",
-            error: io::Error::last_os_error(),
-        });
+        return Err(SandboxError::Os { op: "pipe2", error: io::Error::last_os_error() });
     }
     // SAFETY: pipe2 returned two new descriptors we now own.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
@@ -590,15 +547,9 @@ fn read_network_report(read: OwnedFd) -> NetworkOutcome {
         let code = i32::from_ne_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         io::Error::from_raw_os_error(code)
     };
-    let lo = if bytes[1] == 1 {
-        None
-    } else {
-        Some("the loopback interface could not be brought up")
-    };
+    let lo = if bytes[1] == 1 { None } else { Some("the loopback interface could not be brought up") };
     match bytes[0] {
-        1 => NetworkOutcome::Isolated {
-            note: lo.map(str::to_string),
-        },
+        1 => NetworkOutcome::Isolated { note: lo.map(str::to_string) },
         2 => NetworkOutcome::Isolated {
             note: Some(
                 ["new network namespace inside a new user namespace (not root)"]
@@ -691,10 +642,7 @@ fn setup_child(setup: &ChildSetup) -> io::Result<()> {
             }
         }
         for &(resource, soft, hard) in &setup.rlimits {
-            let mut current = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
+            let mut current = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
             if libc::getrlimit(resource as _, &mut current) != 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -703,10 +651,7 @@ fn setup_child(setup: &ChildSetup) -> io::Result<()> {
             if resource == libc::RLIMIT_NPROC as i32 && soft >= current.rlim_cur {
                 continue;
             }
-            let new = libc::rlimit {
-                rlim_cur: soft,
-                rlim_max: hard,
-            };
+            let new = libc::rlimit { rlim_cur: soft, rlim_max: hard };
             if libc::setrlimit(resource as _, &new) != 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -756,10 +701,7 @@ fn is_plain_relative(path: &Path) -> bool {
 }
 
 fn write_file(path: &Path, contents: &[u8]) -> Result<(), SandboxError> {
-    let error = |error| SandboxError::WriteFile {
-        path: path.to_path_buf(),
-        error,
-    };
+    let error = |error| SandboxError::WriteFile { path: path.to_path_buf(), error };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(error)?;
     }
@@ -769,10 +711,7 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), SandboxError> {
 /// The interpreter's absolute path, checked: it exists, is a file and is executable. A bare
 /// name is looked up in `PATH`; a relative path is taken from the current directory.
 pub fn resolve_interpreter(path: &Path) -> Result<PathBuf, SandboxError> {
-    let not_found = |reason: String| SandboxError::InterpreterNotFound {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let not_found = |reason: String| SandboxError::InterpreterNotFound { path: path.to_path_buf(), reason };
     let is_bare = path.components().count() == 1
         && !path.as_os_str().is_empty()
         && matches!(path.components().next(), Some(Component::Normal(_)))

@@ -3,9 +3,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use recode_sandbox::{
-    ErrorClass, ExitStatus, Limits, NetworkPolicy, RunOutput, RunSpec, Sandbox, SandboxError,
-};
+use recode_sandbox::{ErrorClass, ExitStatus, Limits, NetworkPolicy, RunOutput, RunSpec, Sandbox, SandboxError};
 
 /// The real interpreter behind `python3` (not a shim script such as pyenv's).
 fn python() -> PathBuf {
@@ -22,23 +20,15 @@ fn python() -> PathBuf {
 }
 
 fn limits(wall: Duration) -> Limits {
-    Limits {
-        wall,
-        ..Limits::default()
-    }
+    Limits { wall, ..Limits::default() }
 }
 
 fn run(source: &str) -> RunOutput {
-    Sandbox::new()
-        .run(&RunSpec::new(python(), source))
-        .expect("run")
+    Sandbox::new().run(&RunSpec::new(python(), source)).expect("run")
 }
 
 fn run_with(limits: Limits, source: &str) -> RunOutput {
-    Sandbox::new()
-        .with_limits(limits)
-        .run(&RunSpec::new(python(), source))
-        .expect("run")
+    Sandbox::new().with_limits(limits).run(&RunSpec::new(python(), source)).expect("run")
 }
 
 /// True once `pid` is gone (or a zombie waiting for its new parent to reap it).
@@ -48,13 +38,7 @@ fn process_gone(pid: i32) -> bool {
         // SAFETY: signal 0 only checks for existence.
         let alive = unsafe { libc::kill(pid, 0) } == 0;
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
+            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
             .unwrap_or(false);
         if !alive || zombie {
             return true;
@@ -84,13 +68,7 @@ fn normal_run_and_private_directory() {
     assert_eq!(lines[0], "hello []");
     let dir = PathBuf::from(lines[1]);
     assert_eq!(lines[2], lines[1], "TMPDIR is the private directory");
-    assert!(
-        dir.file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("recode-sandbox-")
-    );
+    assert!(dir.file_name().unwrap().to_str().unwrap().starts_with("recode-sandbox-"));
     assert!(!dir.exists(), "{} was not removed", dir.display());
     assert_eq!(out.stderr.text(), "err\n");
     assert!(!out.stdout.truncated && !out.stderr.truncated);
@@ -120,50 +98,23 @@ fn args_env_stdin_and_files() {
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
     let out = Sandbox::new().run(&spec).unwrap();
     assert!(out.success(), "{out:?}");
-    assert_eq!(
-        out.stdout.text(),
-        "['a', 'b c'] 42 False\nfrom stdin\nfrom file\n1\n"
-    );
+    assert_eq!(out.stdout.text(), "['a', 'b c'] 42 False\nfrom stdin\nfrom file\n1\n");
 }
 
 #[test]
 fn exception_classification() {
     let cases = [
-        (
-            "import math\nmath.nope\n",
-            "AttributeError",
-            "AttributeError: module 'math' has no attribute 'nope'",
-        ),
-        (
-            "import not_a_module_xyz\n",
-            "ModuleNotFoundError",
-            "ModuleNotFoundError: No module named 'not_a_module_xyz'",
-        ),
-        (
-            "x = 1\nassert x == 2, 'x is 1'\n",
-            "AssertionError",
-            "AssertionError: x is 1",
-        ),
-        (
-            "def f(:\n  pass\n",
-            "SyntaxError",
-            "SyntaxError: invalid syntax",
-        ),
+        ("import math\nmath.nope\n", "AttributeError", "AttributeError: module 'math' has no attribute 'nope'"),
+        ("import not_a_module_xyz\n", "ModuleNotFoundError", "ModuleNotFoundError: No module named 'not_a_module_xyz'"),
+        ("x = 1\nassert x == 2, 'x is 1'\n", "AssertionError", "AssertionError: x is 1"),
+        ("def f(:\n  pass\n", "SyntaxError", "SyntaxError: invalid syntax"),
         ("raise MemoryError\n", "MemoryError", "MemoryError"),
-        (
-            "class Boom(Exception): pass\nraise Boom('b')\n",
-            "Boom",
-            "Boom: b",
-        ),
+        ("class Boom(Exception): pass\nraise Boom('b')\n", "Boom", "Boom: b"),
     ];
     for (source, class, line) in cases {
         let out = run(source);
         assert_eq!(out.exit_code(), Some(1), "{source}: {out:?}");
-        assert_eq!(
-            out.error_class(),
-            ErrorClass::Exception(class.to_string()),
-            "{source}"
-        );
+        assert_eq!(out.error_class(), ErrorClass::Exception(class.to_string()), "{source}");
         assert_eq!(out.error_line().as_deref(), Some(line), "{source}");
     }
     let out = run("import sys\nprint('bye', file=sys.stderr)\nsys.exit(3)\n");
@@ -172,17 +123,11 @@ fn exception_classification() {
     let out = run("import os\nos._exit(0)\n");
     assert!(out.success());
     // A warning turned into an error by interpreter flags.
-    let spec = RunSpec::new(
-        python(),
-        "import warnings\nwarnings.warn('old', DeprecationWarning)\n",
-    )
-    .flag("-W")
-    .flag("error::DeprecationWarning");
+    let spec = RunSpec::new(python(), "import warnings\nwarnings.warn('old', DeprecationWarning)\n")
+        .flag("-W")
+        .flag("error::DeprecationWarning");
     let out = Sandbox::new().run(&spec).unwrap();
-    assert_eq!(
-        out.error_class(),
-        ErrorClass::Exception("DeprecationWarning".to_string())
-    );
+    assert_eq!(out.error_class(), ErrorClass::Exception("DeprecationWarning".to_string()));
     assert_eq!(out.error_line().as_deref(), Some("DeprecationWarning: old"));
 }
 
@@ -227,17 +172,10 @@ fn output_is_capped_without_deadlock() {
          raise ValueError('at the end')\n");
     assert_eq!(out.stdout.total_bytes, 50_000_000);
     assert!(out.stdout.truncated);
-    assert!(
-        out.stdout.bytes.len() <= 64 * 1024 + 64,
-        "{}",
-        out.stdout.bytes.len()
-    );
+    assert!(out.stdout.bytes.len() <= 64 * 1024 + 64, "{}", out.stdout.bytes.len());
     assert!(out.stderr.truncated);
     // The tail of stderr is kept, so the traceback's last line is still there.
-    assert_eq!(
-        out.error_class(),
-        ErrorClass::Exception("ValueError".to_string())
-    );
+    assert_eq!(out.error_class(), ErrorClass::Exception("ValueError".to_string()));
     assert_eq!(out.error_line().as_deref(), Some("ValueError: at the end"));
     assert!(start.elapsed() < Duration::from_secs(10));
 }
@@ -251,17 +189,11 @@ fn network_is_isolated_or_reported() {
          s = socket.create_connection(('127.0.0.1', {port}), timeout=3)\n\
          print('connected')\n"
     ));
-    eprintln!(
-        "network isolated: {} ({:?})",
-        out.network_isolated, out.network_note
-    );
+    eprintln!("network isolated: {} ({:?})", out.network_isolated, out.network_note);
     if out.network_isolated {
         assert!(!out.success(), "connected despite isolation: {out:?}");
         let class = out.error_class().to_string();
-        assert!(
-            ["ConnectionRefusedError", "OSError", "TimeoutError"].contains(&class.as_str()),
-            "{class}: {out:?}"
-        );
+        assert!(["ConnectionRefusedError", "OSError", "TimeoutError"].contains(&class.as_str()), "{class}: {out:?}");
     } else {
         assert!(out.network_note.is_some(), "no reason given: {out:?}");
     }
@@ -308,86 +240,43 @@ fn chdir_does_not_matter() {
 #[test]
 fn memory_limit_raises_memory_error() {
     let out = run("x = bytearray(20 * 1024 ** 3)\nprint(len(x))\n");
-    assert_eq!(
-        out.error_class(),
-        ErrorClass::Exception("MemoryError".to_string()),
-        "{out:?}"
-    );
+    assert_eq!(out.error_class(), ErrorClass::Exception("MemoryError".to_string()), "{out:?}");
 }
 
 #[test]
 fn file_size_and_cpu_limits() {
     let out = run_with(
-        Limits {
-            file_size: Some(1 << 20),
-            ..Limits::default()
-        },
+        Limits { file_size: Some(1 << 20), ..Limits::default() },
         "open('big', 'wb').write(b'x' * (2 << 20))\n",
     );
-    assert_eq!(
-        out.error_class(),
-        ErrorClass::Exception("OSError".into()),
-        "{out:?}"
-    );
-    assert!(
-        out.error_line().unwrap().contains("File too large"),
-        "{out:?}"
-    );
+    assert_eq!(out.error_class(), ErrorClass::Exception("OSError".into()), "{out:?}");
+    assert!(out.error_line().unwrap().contains("File too large"), "{out:?}");
 
     let out = run_with(
-        Limits {
-            cpu: Some(Duration::from_secs(1)),
-            wall: Duration::from_secs(20),
-            ..Limits::default()
-        },
+        Limits { cpu: Some(Duration::from_secs(1)), wall: Duration::from_secs(20), ..Limits::default() },
         "while True:\n    pass\n",
     );
     assert!(!out.timed_out);
-    assert_eq!(
-        out.error_class(),
-        ErrorClass::Killed(libc::SIGXCPU),
-        "{out:?}"
-    );
+    assert_eq!(out.error_class(), ErrorClass::Killed(libc::SIGXCPU), "{out:?}");
     assert_eq!(out.error_class().to_string(), "Killed(SIGXCPU)");
 }
 
 #[test]
 fn spawn_errors_are_precise() {
-    let err = Sandbox::new()
-        .run(&RunSpec::new("/nonexistent/bin/python", "pass"))
-        .unwrap_err();
+    let err = Sandbox::new().run(&RunSpec::new("/nonexistent/bin/python", "pass")).unwrap_err();
     assert!(matches!(err, SandboxError::InterpreterNotFound { .. }));
-    assert_eq!(
-        err.to_string(),
-        "interpreter not found: /nonexistent/bin/python (no such file)"
-    );
-    let err = Sandbox::new()
-        .run(&RunSpec::new("no-such-interpreter-xyz", "pass"))
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "interpreter not found: no-such-interpreter-xyz (not found in PATH)"
-    );
-    let err = Sandbox::new()
-        .run(&RunSpec::new(python(), "pass").file("../escape.txt", "x"))
-        .unwrap_err();
+    assert_eq!(err.to_string(), "interpreter not found: /nonexistent/bin/python (no such file)");
+    let err = Sandbox::new().run(&RunSpec::new("no-such-interpreter-xyz", "pass")).unwrap_err();
+    assert_eq!(err.to_string(), "interpreter not found: no-such-interpreter-xyz (not found in PATH)");
+    let err = Sandbox::new().run(&RunSpec::new(python(), "pass").file("../escape.txt", "x")).unwrap_err();
     assert!(matches!(err, SandboxError::InvalidSpec(_)), "{err}");
-    let err = Sandbox::new()
-        .with_temp_root("/nonexistent-root")
-        .run(&RunSpec::new(python(), "pass"))
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("cannot create a temporary working directory in /nonexistent-root: "),
-        "{err}"
-    );
+    let err = Sandbox::new().with_temp_root("/nonexistent-root").run(&RunSpec::new(python(), "pass")).unwrap_err();
+    assert!(err.to_string().starts_with("cannot create a temporary working directory in /nonexistent-root: "), "{err}");
 }
 
 #[test]
 fn many_runs_in_order_with_progress() {
-    let specs: Vec<RunSpec> = (0..6)
-        .map(|i| RunSpec::new(python(), format!("print({i} * {i})")))
-        .collect();
+    let specs: Vec<RunSpec> = (0..6).map(|i| RunSpec::new(python(), format!("print({i} * {i})"))).collect();
     let mut calls = 0;
     let results = Sandbox::new().run_many(&specs, 3, |p, _, r| {
         calls += 1;
@@ -395,10 +284,7 @@ fn many_runs_in_order_with_progress() {
         assert!(r.is_ok());
     });
     assert_eq!(calls, 6);
-    let outs: Vec<String> = results
-        .into_iter()
-        .map(|r| r.unwrap().stdout.text().trim().to_string())
-        .collect();
+    let outs: Vec<String> = results.into_iter().map(|r| r.unwrap().stdout.text().trim().to_string()).collect();
     assert_eq!(outs, ["0", "1", "4", "9", "16", "25"]);
 }
 
@@ -417,10 +303,7 @@ fn overhead_against_plain_spawn() {
     let sandboxed = start.elapsed() / n;
     let start = Instant::now();
     for _ in 0..n {
-        let status = std::process::Command::new(python())
-            .args(["-c", "pass"])
-            .status()
-            .unwrap();
+        let status = std::process::Command::new(python()).args(["-c", "pass"]).status().unwrap();
         assert!(status.success());
     }
     let plain = start.elapsed() / n;

@@ -27,20 +27,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use recode_data::{Item, SplitMix64, read_jsonl};
-use recode_sandbox::{
-    ErrorClass, Limits, NetworkPolicy, RunOutput, RunSpec, Sandbox, default_jobs, map_ordered,
-};
+use recode_sandbox::{ErrorClass, Limits, NetworkPolicy, RunOutput, RunSpec, Sandbox, default_jobs, map_ordered};
 use serde_json::{Map, Value, json};
 
 /// The interpreter flags that turn deprecation warnings into errors.
-const WARNING_FLAGS: [&str; 6] = [
-    "-W",
-    "error::DeprecationWarning",
-    "-W",
-    "error::PendingDeprecationWarning",
-    "-W",
-    "error::FutureWarning",
-];
+const WARNING_FLAGS: [&str; 6] =
+    ["-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning", "-W", "error::FutureWarning"];
 
 /// The environment every program gets (on top of the sandbox's base environment).
 const PROGRAM_ENV: [(&str, &str); 5] = [
@@ -89,11 +81,7 @@ pub struct CheckArgs {
 /// `$RECODE_HOME/envs`, `RECODE_HOME` defaulting to `$XDG_CACHE_HOME/recode` or
 /// `~/.cache/recode` (empty variables count as unset).
 pub fn default_envs_dir() -> anyhow::Result<PathBuf> {
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     let home = match var("RECODE_HOME") {
         Some(home) => home,
         None => {
@@ -139,9 +127,7 @@ impl Env {
         };
         let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0']);
         if !plain {
-            env.error = Some(format!(
-                "invalid environment name {name:?}: expected a plain directory name"
-            ));
+            env.error = Some(format!("invalid environment name {name:?}: expected a plain directory name"));
             return env;
         }
         if !python.exists() {
@@ -165,27 +151,17 @@ impl Env {
                 Ok(value) => {
                     env.packages = value["packages"]
                         .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|p| p.as_str().map(String::from))
-                                .collect()
-                        })
+                        .map(|a| a.iter().filter_map(|p| p.as_str().map(String::from)).collect())
                         .unwrap_or_default();
                     env.versions = value["versions"]
                         .as_object()
-                        .map(|o| {
-                            o.iter()
-                                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                                .collect()
-                        })
+                        .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
                         .unwrap_or_default();
                     if let Some(stamped) = value["name"].as_str()
                         && stamped != name
                     {
-                        env.stamp_error = Some(format!(
-                            "{} names environment `{stamped}`, not `{name}`",
-                            stamp.display()
-                        ));
+                        env.stamp_error =
+                            Some(format!("{} names environment `{stamped}`, not `{name}`", stamp.display()));
                     }
                 }
             },
@@ -197,16 +173,9 @@ impl Env {
     fn pinned_versions(&self) -> Map<String, Value> {
         let mut out = Map::new();
         for requirement in &self.packages {
-            let name: String = requirement
-                .chars()
-                .take_while(|c| !"=<>!~;[ @".contains(*c))
-                .collect();
+            let name: String = requirement.chars().take_while(|c| !"=<>!~;[ @".contains(*c)).collect();
             let key = normalize_dist(&name);
-            let version = self
-                .versions
-                .iter()
-                .find(|(dist, _)| normalize_dist(dist) == key)
-                .map(|(_, v)| v.clone());
+            let version = self.versions.iter().find(|(dist, _)| normalize_dist(dist) == key).map(|(_, v)| v.clone());
             if let Some(version) = version {
                 out.insert(name.trim().to_string(), Value::String(version));
             }
@@ -271,10 +240,7 @@ impl Step {
                 map.insert("error_class".into(), json!(out.error_class().to_string()));
                 map.insert("error_line".into(), json!(out.error_line()));
                 map.insert("duration_s".into(), json!(round3(out.wall.as_secs_f64())));
-                map.insert(
-                    "cpu_s".into(),
-                    json!(out.cpu.map(|c| round3(c.as_secs_f64()))),
-                );
+                map.insert("cpu_s".into(), json!(out.cpu.map(|c| round3(c.as_secs_f64()))));
                 map.insert("network_isolated".into(), json!(out.network_isolated));
                 if out.stdout.truncated || out.stderr.truncated {
                     map.insert(
@@ -296,10 +262,7 @@ impl Step {
             Err(error) => format!("sandbox error: {error}"),
             Ok(out) => match out.error_class() {
                 ErrorClass::Ok => "it exited 0".to_string(),
-                ErrorClass::Timeout => format!(
-                    "it timed out after {} s",
-                    trim_float(out.wall.as_secs_f64())
-                ),
+                ErrorClass::Timeout => format!("it timed out after {} s", trim_float(out.wall.as_secs_f64())),
                 class => match out.error_line() {
                     Some(line) if !matches!(class, ErrorClass::Killed(_)) => line,
                     _ => class.to_string(),
@@ -333,14 +296,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn run(
-        &self,
-        name: &'static str,
-        env: &Env,
-        code: String,
-        warnings_as_errors: bool,
-        expect_success: bool,
-    ) -> Step {
+    fn run(&self, name: &'static str, env: &Env, code: String, warnings_as_errors: bool, expect_success: bool) -> Step {
         let mut spec = RunSpec::new(&env.python, code);
         if warnings_as_errors {
             for flag in WARNING_FLAGS {
@@ -356,24 +312,12 @@ impl Checker<'_> {
             Ok(out) => !out.timed_out && matches!(out.exit_code(), Some(code) if code != 0),
             Err(_) => false,
         };
-        Step {
-            name,
-            env: env.name.clone(),
-            warnings_as_errors,
-            expect_success,
-            passed,
-            outcome,
-        }
+        Step { name, env: env.name.clone(), warnings_as_errors, expect_success, passed, outcome }
     }
 
     fn check(&self, index: usize, item: &Item) -> Outcome {
-        let invalid = |reason: String, steps: Vec<Step>| Outcome {
-            index,
-            valid: false,
-            rule: None,
-            reason: Some(reason),
-            steps,
-        };
+        let invalid =
+            |reason: String, steps: Vec<Step>| Outcome { index, valid: false, rule: None, reason: Some(reason), steps };
         let Some(check) = item.check.as_deref().filter(|c| !c.trim().is_empty()) else {
             return invalid(
                 "no `check` field: execution validation needs Python statements that assert \
@@ -384,8 +328,7 @@ impl Checker<'_> {
         };
         let Some(new_name) = item.new_env.as_deref() else {
             return invalid(
-                "no `new_env` field: name the environment with the library's new version"
-                    .to_string(),
+                "no `new_env` field: name the environment with the library's new version".to_string(),
                 Vec::new(),
             );
         };
@@ -410,19 +353,11 @@ impl Checker<'_> {
 
         let mut steps = vec![self.run("R0", new_env, new_checked.clone(), true, true)];
         if !steps[0].passed {
-            let reason = format!(
-                "R0: new_code + check failed on `{new_name}` (warnings as errors): {}",
-                steps[0].describe()
-            );
+            let reason =
+                format!("R0: new_code + check failed on `{new_name}` (warnings as errors): {}", steps[0].describe());
             return invalid(reason, steps);
         }
-        let valid = |rule, steps| Outcome {
-            index,
-            valid: true,
-            rule: Some(rule),
-            reason: None,
-            steps,
-        };
+        let valid = |rule, steps| Outcome { index, valid: true, rule: Some(rule), reason: None, steps };
         steps.push(self.run("old-on-new", new_env, item.old_code.clone(), true, false));
         if steps[1].passed {
             return valid(RULE_OLD_FAILS, steps);
@@ -432,18 +367,13 @@ impl Checker<'_> {
             steps[1].describe()
         );
         let Some(old_env) = old_env else {
-            return invalid(
-                format!("{first}; no old_env to try new-fails-on-old"),
-                steps,
-            );
+            return invalid(format!("{first}; no old_env to try new-fails-on-old"), steps);
         };
         let old_name = &old_env.name;
         steps.push(self.run("old-check-on-old", old_env, old_checked, false, true));
         if !steps[2].passed {
-            let reason = format!(
-                "{first}; new-fails-on-old: old_code + check failed on `{old_name}`: {}",
-                steps[2].describe()
-            );
+            let reason =
+                format!("{first}; new-fails-on-old: old_code + check failed on `{old_name}`: {}", steps[2].describe());
             return invalid(reason, steps);
         }
         steps.push(self.run("new-check-on-old", old_env, new_checked, false, false));
@@ -488,9 +418,7 @@ fn utc_date(secs: u64) -> String {
 }
 
 fn default_report(input: &Path) -> anyhow::Result<PathBuf> {
-    let stem = input
-        .file_stem()
-        .with_context(|| format!("cannot derive the report name from {}", input.display()))?;
+    let stem = input.file_stem().with_context(|| format!("cannot derive the report name from {}", input.display()))?;
     let mut name = stem.to_os_string();
     name.push(".exec-report.json");
     Ok(input.with_file_name(name))
@@ -509,15 +437,10 @@ fn format_duration(d: Duration) -> String {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if !args.exec {
-        bail!(
-            "nothing to check: pass --exec to run the items in the sandbox (the only check so far)"
-        );
+        bail!("nothing to check: pass --exec to run the items in the sandbox (the only check so far)");
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        bail!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
-        );
+        bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
     }
     if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
@@ -531,11 +454,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
-            bail!(
-                "cannot write {}: directory {} does not exist",
-                path.display(),
-                dir.display()
-            );
+            bail!("cannot write {}: directory {} does not exist", path.display(), dir.display());
         }
     }
     let envs_dir = match &args.envs_dir {
@@ -543,8 +462,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => default_envs_dir()?,
     };
     // Programs run in their own directories: interpreter paths must not be relative.
-    let envs_dir = std::path::absolute(&envs_dir)
-        .with_context(|| format!("cannot resolve {}", envs_dir.display()))?;
+    let envs_dir = std::path::absolute(&envs_dir).with_context(|| format!("cannot resolve {}", envs_dir.display()))?;
     let items = read_jsonl(&args.file).map_err(|err| match err {
         recode_data::DataError::Invalid(_) => {
             anyhow::anyhow!("{err} (run `recode data validate` to see every problem)")
@@ -556,31 +474,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => (0..items.len()).collect(),
     };
 
-    let names: BTreeSet<&str> = selected
-        .iter()
-        .flat_map(|&i| [items[i].new_env.as_deref(), items[i].old_env.as_deref()])
-        .flatten()
-        .collect();
-    let envs: BTreeMap<String, Env> = names
-        .into_iter()
-        .map(|name| (name.to_string(), Env::load(&envs_dir, name)))
-        .collect();
+    let names: BTreeSet<&str> =
+        selected.iter().flat_map(|&i| [items[i].new_env.as_deref(), items[i].old_env.as_deref()]).flatten().collect();
+    let envs: BTreeMap<String, Env> =
+        names.into_iter().map(|name| (name.to_string(), Env::load(&envs_dir, name))).collect();
     for env in envs.values() {
         if let Some(warning) = &env.stamp_error {
             eprintln!("warning: {warning}");
         }
     }
 
-    let limits = Limits {
-        wall: Duration::from_secs_f64(args.timeout),
-        ..Limits::default()
-    };
-    let checker = Checker {
-        sandbox: Sandbox::new()
-            .with_limits(limits)
-            .with_network(NetworkPolicy::BestEffort),
-        envs: &envs,
-    };
+    let limits = Limits { wall: Duration::from_secs_f64(args.timeout), ..Limits::default() };
+    let checker =
+        Checker { sandbox: Sandbox::new().with_limits(limits).with_network(NetworkPolicy::BestEffort), envs: &envs };
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let tty = std::io::stderr().is_terminal();
     let start = Instant::now();
@@ -601,10 +507,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 Some(eta) if !last => format!(", ETA {}", format_duration(eta)),
                 _ => format!(", {}", format_duration(progress.elapsed)),
             };
-            let line = format!(
-                "checked {}/{} items, {failures} failed{eta}",
-                progress.done, progress.total
-            );
+            let line = format!("checked {}/{} items, {failures} failed{eta}", progress.done, progress.total);
             let mut err = std::io::stderr().lock();
             let _ = if tty {
                 write!(err, "\r\x1b[K{line}{}", if last { "\n" } else { "" })
@@ -614,9 +517,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         },
     );
     let wall = start.elapsed();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let date = utc_date(now);
 
     // The report.
@@ -705,14 +606,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .map(|o| {
                 let mut item = items[o.index].clone();
                 let mut versions = Map::new();
-                for name in [item.new_env.as_deref(), item.old_env.as_deref()]
-                    .into_iter()
-                    .flatten()
-                {
-                    versions.insert(
-                        name.to_string(),
-                        Value::Object(envs[name].pinned_versions()),
-                    );
+                for name in [item.new_env.as_deref(), item.old_env.as_deref()].into_iter().flatten() {
+                    versions.insert(name.to_string(), Value::Object(envs[name].pinned_versions()));
                 }
                 let mut validation = Map::new();
                 validation.insert("rule".into(), json!(o.rule));
@@ -729,16 +624,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
     let mut out = std::io::stdout().lock();
     for failure in &failures {
-        let label = failure["id"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("item {}", failure["index"]));
-        writeln!(
-            out,
-            "{}: {label}: {}",
-            args.file.display(),
-            failure["reason"].as_str().unwrap_or("")
-        )?;
+        let label = failure["id"].as_str().map(str::to_string).unwrap_or_else(|| format!("item {}", failure["index"]));
+        writeln!(out, "{}: {label}: {}", args.file.display(), failure["reason"].as_str().unwrap_or(""))?;
     }
     let rules = by_rule
         .iter()
@@ -750,11 +637,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         out,
         "{} checked, {valid_count} valid{}, {} invalid in {}; network isolation: {}",
         outcomes.len(),
-        if rules.is_empty() {
-            String::new()
-        } else {
-            format!(" ({rules})")
-        },
+        if rules.is_empty() { String::new() } else { format!(" ({rules})") },
         outcomes.len() - valid_count,
         format_duration(wall),
         if runs == 0 {
@@ -772,11 +655,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "wrote {}", path.display())?;
     }
     out.flush()?;
-    Ok(ExitCode::from(if valid_count == outcomes.len() {
-        0
-    } else {
-        1
-    }))
+    Ok(ExitCode::from(if valid_count == outcomes.len() { 0 } else { 1 }))
 }
 
 #[cfg(test)]

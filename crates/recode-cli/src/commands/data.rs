@@ -153,14 +153,10 @@ fn load(path: &Path) -> anyhow::Result<Vec<Item>> {
 fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let items = load(&args.file)?;
     let (stats, unit) = match &args.tokenizer {
-        None => (
-            recode_data::compute_stats(&items, recode_data::char_len),
-            "characters",
-        ),
+        None => (recode_data::compute_stats(&items, recode_data::char_len), "characters"),
         Some(path) => {
-            let tokenizer = tokenizers::Tokenizer::from_file(path).map_err(|err| {
-                anyhow::anyhow!("cannot load tokenizer {}: {err}", path.display())
-            })?;
+            let tokenizer = tokenizers::Tokenizer::from_file(path)
+                .map_err(|err| anyhow::anyhow!("cannot load tokenizer {}: {err}", path.display()))?;
             let stats = recode_data::try_compute_stats(&items, |text| {
                 tokenizer
                     .encode(text, false)
@@ -193,22 +189,12 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
 fn stats_table(file: &Path, unit: &str, stats: &Stats) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{}: {}",
-        file.display(),
-        plural(stats.items, "item", "items")
-    );
+    let _ = writeln!(s, "{}: {}", file.display(), plural(stats.items, "item", "items"));
     let counts = |s: &mut String, title: &str, map: &std::collections::BTreeMap<String, usize>| {
         if map.is_empty() {
             return;
         }
-        let width = map
-            .keys()
-            .map(|k| k.chars().count())
-            .chain([title.len()])
-            .max()
-            .unwrap_or(0);
+        let width = map.keys().map(|k| k.chars().count()).chain([title.len()]).max().unwrap_or(0);
         let _ = writeln!(s, "\n{title:<width$}  {:>6}  {:>6}", "items", "share");
         for (key, n) in map {
             let share = 100.0 * *n as f64 / stats.items.max(1) as f64;
@@ -220,34 +206,14 @@ fn stats_table(file: &Path, unit: &str, stats: &Stats) -> String {
     counts(&mut s, "validation rule", &stats.by_rule);
     let title = format!("length ({unit})");
     let width = title.len().max(8);
-    let _ = writeln!(
-        s,
-        "\n{title:<width$}  {:>8}  {:>10}  {:>10}  {:>8}",
-        "min", "mean", "median", "max"
-    );
-    for (name, summary) in [
-        ("old_code", &stats.old_code),
-        ("new_code", &stats.new_code),
-        ("prompt", &stats.prompt),
-    ] {
+    let _ = writeln!(s, "\n{title:<width$}  {:>8}  {:>10}  {:>10}  {:>8}", "min", "mean", "median", "max");
+    for (name, summary) in [("old_code", &stats.old_code), ("new_code", &stats.new_code), ("prompt", &stats.prompt)] {
         match summary {
-            Some(LengthSummary {
-                min,
-                mean,
-                median,
-                max,
-            }) => {
-                let _ = writeln!(
-                    s,
-                    "{name:<width$}  {min:>8}  {mean:>10.1}  {median:>10.1}  {max:>8}"
-                );
+            Some(LengthSummary { min, mean, median, max }) => {
+                let _ = writeln!(s, "{name:<width$}  {min:>8}  {mean:>10.1}  {median:>10.1}  {max:>8}");
             }
             None => {
-                let _ = writeln!(
-                    s,
-                    "{name:<width$}  {:>8}  {:>10}  {:>10}  {:>8}",
-                    "-", "-", "-", "-"
-                );
+                let _ = writeln!(s, "{name:<width$}  {:>8}  {:>10}  {:>10}  {:>8}", "-", "-", "-", "-");
             }
         }
     }
@@ -256,9 +222,7 @@ fn stats_table(file: &Path, unit: &str, stats: &Stats) -> String {
 
 /// `dir/stem.jsonl` → `dir/stem{suffix}`.
 fn default_output(input: &Path, suffix: &str) -> anyhow::Result<PathBuf> {
-    let stem = input
-        .file_stem()
-        .with_context(|| format!("cannot derive output names from {}", input.display()))?;
+    let stem = input.file_stem().with_context(|| format!("cannot derive output names from {}", input.display()))?;
     let mut name = stem.to_os_string();
     name.push(suffix);
     Ok(input.with_file_name(name))
@@ -276,10 +240,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn split(args: SplitArgs) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&args.test_frac) {
-        bail!(
-            "--test-frac must be a number between 0 and 1, got {}",
-            args.test_frac
-        );
+        bail!("--test-frac must be a number between 0 and 1, got {}", args.test_frac);
     }
     let train_out = match args.train_out {
         Some(path) => path,
@@ -290,10 +251,7 @@ fn split(args: SplitArgs) -> anyhow::Result<ExitCode> {
         None => default_output(&args.file, ".test.jsonl")?,
     };
     if same_file(&train_out, &test_out) {
-        bail!(
-            "the training and test outputs are the same file: {}",
-            train_out.display()
-        );
+        bail!("the training and test outputs are the same file: {}", train_out.display());
     }
     for out in [&train_out, &test_out] {
         if same_file(out, &args.file) {
@@ -317,33 +275,13 @@ fn split(args: SplitArgs) -> anyhow::Result<ExitCode> {
     for item in &test {
         per_library.entry(&item.dependency).or_default().1 += 1;
     }
-    let width = per_library
-        .keys()
-        .map(|k| k.chars().count())
-        .chain(["library".len()])
-        .max()
-        .unwrap_or(0);
+    let width = per_library.keys().map(|k| k.chars().count()).chain(["library".len()]).max().unwrap_or(0);
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<width$}  {:>6}  {:>6}  {:>6}",
-        "library", "items", "train", "test"
-    )?;
+    writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>6}", "library", "items", "train", "test")?;
     for (library, (n_train, n_test)) in &per_library {
-        writeln!(
-            out,
-            "{library:<width$}  {:>6}  {n_train:>6}  {n_test:>6}",
-            n_train + n_test
-        )?;
+        writeln!(out, "{library:<width$}  {:>6}  {n_train:>6}  {n_test:>6}", n_train + n_test)?;
     }
-    writeln!(
-        out,
-        "{:<width$}  {:>6}  {:>6}  {:>6}",
-        "total",
-        items.len(),
-        train.len(),
-        test.len()
-    )?;
+    writeln!(out, "{:<width$}  {:>6}  {:>6}  {:>6}", "total", items.len(), train.len(), test.len())?;
     writeln!(out, "wrote {}", train_out.display())?;
     writeln!(out, "wrote {}", test_out.display())?;
     out.flush()?;
@@ -362,11 +300,7 @@ fn prompt(args: PromptArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     if args.chat_json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&training_messages(item))?
-        )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&training_messages(item))?)?;
     } else {
         // Exactly the prompt: no newline is added after the open `<think>`.
         out.write_all(training_prompt(item).as_bytes())?;

@@ -106,7 +106,8 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
         text.push('\n');
     }
     match &args.output {
-        Some(path) => recode_data::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => recode_data::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to stdout")?;
@@ -114,7 +115,8 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         let n = scored.len();
-        let mean = |f: fn(&recode_rewards::Scores) -> f64| scored.iter().map(|(s, _)| f(s)).sum::<f64>() / n.max(1) as f64;
+        let mean =
+            |f: fn(&recode_rewards::Scores) -> f64| scored.iter().map(|(s, _)| f(s)).sum::<f64>() / n.max(1) as f64;
         eprintln!(
             "scored {n} completions in {elapsed:.3} s ({:.0}/s, {} threads, {mode:?} mode); \
              mean format {:+.3}, em_star {:+.3}, es_star {:+.3}, total {:+.3}; reference raises on {}",
