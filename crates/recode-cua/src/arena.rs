@@ -33,6 +33,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use recode_data::json_kind;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -322,17 +323,6 @@ impl Ctx<'_> {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
 }
@@ -341,7 +331,7 @@ fn text(ctx: &Ctx, obj: &Map<String, Value>, prefix: &str, key: &str) -> Result<
     match obj.get(key) {
         None => Err(ctx.err(join(prefix, key), "missing")),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(v) => Err(ctx.err(join(prefix, key), format!("expected a string, found {}", kind(v)))),
+        Some(v) => Err(ctx.err(join(prefix, key), format!("expected a string, found {}", json_kind(v)))),
     }
 }
 
@@ -369,10 +359,12 @@ fn text_list(ctx: &Ctx, value: &Value, field: &str, split: fn(&str) -> Vec<Strin
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(ctx.err(format!("{field}[{i}]"), format!("expected a string, found {}", kind(other)))),
+                other => {
+                    Err(ctx.err(format!("{field}[{i}]"), format!("expected a string, found {}", json_kind(other))))
+                }
             })
             .collect(),
-        other => Err(ctx.err(field, format!("expected a string or an array of strings, found {}", kind(other)))),
+        other => Err(ctx.err(field, format!("expected a string or an array of strings, found {}", json_kind(other)))),
     }
 }
 
@@ -486,7 +478,7 @@ impl Loader {
             }
             let value: Value = serde_json::from_str(raw).map_err(|e| ctx.err("<json>", e.to_string()))?;
             let Value::Object(obj) = value else {
-                return Err(ctx.err("<record>", format!("expected a JSON object, found {}", kind(&value))));
+                return Err(ctx.err("<record>", format!("expected a JSON object, found {}", json_kind(&value))));
             };
             let this = if obj.contains_key("prog_syn_examples") {
                 Layout::Grouped
@@ -553,20 +545,20 @@ impl Loader {
     fn add_grouped(&mut self, ctx: &Ctx, obj: &Map<String, Value>) -> Result<(), LoadError> {
         let update = match obj.get("update") {
             Some(Value::Object(u)) => parse_update(ctx, u, "update")?,
-            Some(v) => return Err(ctx.err("update", format!("expected an object, found {}", kind(v)))),
+            Some(v) => return Err(ctx.err("update", format!("expected an object, found {}", json_kind(v)))),
             None => return Err(ctx.err("update", "missing")),
         };
         let examples = match obj.get("prog_syn_examples") {
             Some(Value::Array(a)) if !a.is_empty() => a,
             Some(Value::Array(_)) => return Err(ctx.err("prog_syn_examples", "empty")),
-            Some(v) => return Err(ctx.err("prog_syn_examples", format!("expected an array, found {}", kind(v)))),
+            Some(v) => return Err(ctx.err("prog_syn_examples", format!("expected an array, found {}", json_kind(v)))),
             None => unreachable!("layout detection saw prog_syn_examples"),
         };
         let mut fields = Vec::with_capacity(examples.len());
         for (i, example) in examples.iter().enumerate() {
             let prefix = format!("prog_syn_examples[{i}]");
             let Value::Object(e) = example else {
-                return Err(ctx.err(prefix, format!("expected an object, found {}", kind(example))));
+                return Err(ctx.err(prefix, format!("expected an object, found {}", json_kind(example))));
             };
             let f = parse_item(ctx, e, &prefix, &["imports", "prog_syn_imports"], &update.update_id)?;
             fields.push((join(&prefix, "prog_syn_id"), f));
@@ -581,7 +573,7 @@ impl Loader {
     fn add_ungrouped(&mut self, ctx: &Ctx, obj: &Map<String, Value>) -> Result<(), LoadError> {
         let (update, imports_keys): (Update, &[&str]) = match obj.get("update") {
             Some(Value::Object(u)) => (parse_update(ctx, u, "update")?, &["prog_syn_imports", "imports"]),
-            Some(v) => return Err(ctx.err("update", format!("expected an object, found {}", kind(v)))),
+            Some(v) => return Err(ctx.err("update", format!("expected an object, found {}", json_kind(v)))),
             // Flat: `imports` is the update's; the item's are `prog_syn_imports` (else the same).
             None => {
                 let mut flat = obj.clone();
@@ -600,7 +592,7 @@ impl Loader {
                         ctx.err("update_id", format!("{s:?} differs from update.update_id {:?}", update.update_id))
                     );
                 }
-                v => return Err(ctx.err("update_id", format!("expected a string, found {}", kind(v)))),
+                v => return Err(ctx.err("update_id", format!("expected a string, found {}", json_kind(v)))),
             }
         }
         let f = parse_item(ctx, obj, "", imports_keys, &update.update_id)?;
