@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
 use crate::item::Item;
-use crate::validate::{Problem, lines, parse_record};
+use crate::validate::{Problem, jsonl_lines, parse_record};
 
 /// Reads a JSONL file of items strictly: the first structural problem (empty line, invalid
 /// UTF-8, bad JSON, not an object, missing or mistyped field) is returned as
@@ -18,7 +18,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Item>, DataError> {
 /// Like [`read_jsonl`] for bytes already in memory; `file` names them in errors.
 pub fn parse_jsonl(file: &str, bytes: &[u8]) -> Result<Vec<Item>, DataError> {
     let mut items = Vec::new();
-    for (line, raw) in lines(bytes) {
+    for (line, raw) in jsonl_lines(bytes) {
         match parse_record(line, raw) {
             Ok(item) => items.push(item),
             Err(mut problems) => {

@@ -32,6 +32,6 @@ pub use similarity::{
 };
 pub use split::{Split, SplitIndices, SplitMix64, split, split_indices, test_count};
 pub use stats::{LengthSummary, Stats, UNSPECIFIED, char_len, compute_stats, try_compute_stats};
-pub use validate::{LINE_FIELD, Problem, Report, validate_bytes, validate_file};
+pub use validate::{LINE_FIELD, Problem, Report, jsonl_lines, validate_bytes, validate_file};
 pub use validate::{validate_files, validate_sources};
 pub use version::is_valid_version;

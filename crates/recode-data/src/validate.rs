@@ -171,7 +171,7 @@ struct Scan {
 fn scan(bytes: &[u8]) -> Scan {
     let mut scan = Scan { found: Vec::new(), items: Vec::new() };
     let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
-    for (line, raw) in lines(bytes) {
+    for (line, raw) in jsonl_lines(bytes) {
         let mut found: Vec<(String, String)> = Vec::new();
         match parse_record(line, raw) {
             Err(problems) => found = problems,
@@ -230,7 +230,7 @@ fn content_problems(item: &Item) -> Vec<(&'static str, String)> {
 
 /// The lines of a JSONL file with their 1-based numbers. Split on `\n`; a final `\n` does
 /// not start another (empty) line, so an empty file has no lines.
-pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+pub fn jsonl_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let empty = bytes.is_empty();
     body.split(|&b| b == b'\n').enumerate().filter(move |_| !empty).map(|(i, line)| (i + 1, line))
@@ -268,7 +268,7 @@ mod tests {
     use super::*;
 
     fn line_numbers(bytes: &[u8]) -> Vec<(usize, Vec<u8>)> {
-        lines(bytes).map(|(n, l)| (n, l.to_vec())).collect()
+        jsonl_lines(bytes).map(|(n, l)| (n, l.to_vec())).collect()
     }
 
     #[test]

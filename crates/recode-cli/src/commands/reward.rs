@@ -62,7 +62,7 @@ pub fn run(args: RewardArgs) -> anyhow::Result<ExitCode> {
     let mode = Mode::from(args.mode);
 
     let parsed: Vec<Result<Case, String>> = pool.install(|| {
-        let lines: Vec<&[u8]> = split_lines(&bytes);
+        let lines: Vec<&[u8]> = recode_data::jsonl_lines(&bytes).map(|(_, line)| line).collect();
         lines.par_iter().map(|line| parse_case(line)).collect()
     });
     let problems: Vec<String> = parsed
@@ -140,15 +140,6 @@ fn read_input(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     } else {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     }
-}
-
-/// Lines without their "\n" (and "\r\n"); a final newline does not start an empty line.
-fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    if body.is_empty() && bytes.len() <= 1 {
-        return Vec::new();
-    }
-    body.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).collect()
 }
 
 fn parse_case(line: &[u8]) -> Result<Case, String> {
