@@ -17,6 +17,18 @@ enum Command {
     Data(commands::data::DataArgs),
     /// Score completions against targets with the ReCode rewards.
     Reward(commands::reward::RewardArgs),
+    /// Load, convert, fetch and merge models.
+    Model(commands::model::Args),
+    /// Generate completions with a local model.
+    Generate(commands::generate::Args),
+    /// Train an adapter with GRPO, DAPO or SFT.
+    Train(commands::train::Args),
+    /// Plot a training run's metrics.
+    Plot(commands::plot::Args),
+    /// Evaluate: CodeUpdateArena pass@k, in-domain migration, HumanEval.
+    Eval(commands::eval::Args),
+    /// Migrate Python files to a new library version with a model.
+    Migrate(commands::migrate::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -24,6 +36,12 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Data(args) => commands::data::run(args),
         Command::Reward(args) => commands::reward::run(args),
+        Command::Model(args) => commands::model::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Plot(args) => commands::plot::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Migrate(args) => commands::migrate::run(args),
     };
     match result {
         Ok(code) => code,

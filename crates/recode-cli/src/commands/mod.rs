@@ -1,4 +1,10 @@
 pub mod check;
 pub mod data;
+pub mod eval;
 pub mod export;
+pub mod generate;
+pub mod migrate;
+pub mod model;
+pub mod plot;
 pub mod reward;
+pub mod train;

@@ -1,0 +1,9 @@
+//! `recode train` (under construction in this session).
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`recode train` is not built yet")
+}

@@ -1,0 +1,1 @@
+//! Trainable Qwen2 / Llama causal LMs.
