@@ -1,0 +1,81 @@
+//! Per-token log-probabilities of completions given their prompts, for the policy-gradient
+//! loss. The LM head runs only at completion positions, in chunks ([`completion_log_probs`]).
+use candle_core::{DType, Tensor};
+
+use crate::adapter::ForwardMode;
+use crate::error::ModelError;
+use crate::model::{CausalLm, ForwardInput};
+use crate::ops::completion_log_probs;
+
+/// Right-padded per-token values of a batch of completions.
+#[derive(Debug, Clone)]
+pub struct TokenLogProbs {
+    /// `[b, max_len]` log π(token | prefix) in f32 (f64 for an f64 model); differentiable when the forward pass was.
+    pub log_probs: Tensor,
+    /// `[b, max_len]` entropy of each position's distribution (detached).
+    pub entropy: Tensor,
+    /// `[b, max_len]` (f32, or f64 for an f64 model): 1 for real completion tokens, 0 for padding.
+    pub mask: Tensor,
+    pub lengths: Vec<usize>,
+}
+
+/// Log-probabilities of `completions[i]` after `prompts[i]`, in one left-padded forward pass.
+pub fn sequence_log_probs(
+    model: &CausalLm,
+    prompts: &[Vec<u32>],
+    completions: &[Vec<u32>],
+    pad_id: u32,
+    mode: ForwardMode,
+) -> Result<TokenLogProbs, ModelError> {
+    if prompts.len() != completions.len() || prompts.is_empty() {
+        return Err(ModelError::InvalidRequest(format!(
+            "{} prompts and {} completions",
+            prompts.len(),
+            completions.len()
+        )));
+    }
+    if let Some(i) = (0..prompts.len()).find(|&i| prompts[i].is_empty() || completions[i].is_empty()) {
+        return Err(ModelError::InvalidRequest(format!("row {i}: empty prompt or completion")));
+    }
+    let rows: Vec<Vec<u32>> = prompts.iter().zip(completions).map(|(p, c)| [p.as_slice(), c].concat()).collect();
+    let (input, _) = ForwardInput::left_padded(&rows, pad_id, model.device(), model.dtype())?;
+    let hidden = model.forward(&input, None, mode)?; // [b, s, h]
+    let (b, s, h) = hidden.dims3()?;
+    // The token at column j is predicted by the hidden state at column j − 1.
+    let mut positions = Vec::new();
+    let mut targets = Vec::new();
+    for (r, c) in completions.iter().enumerate() {
+        let first = s - c.len();
+        positions.extend((0..c.len()).map(|i| (r * s + first + i - 1) as u32));
+        targets.extend_from_slice(c);
+    }
+    let n = positions.len();
+    let index = Tensor::from_vec(positions, n, model.device())?;
+    let selected = hidden.reshape((b * s, h))?.index_select(&index, 0)?;
+    let (values, entropy) = completion_log_probs(&selected, model.lm_head(), &targets)?;
+    // Scatter the n values into [b, max_len], pointing padding at an appended zero.
+    let max_len = completions.iter().map(Vec::len).max().unwrap_or(0);
+    let mut gather = Vec::with_capacity(b * max_len);
+    let mut mask = Vec::with_capacity(b * max_len);
+    let mut offset = 0;
+    for c in completions {
+        for i in 0..max_len {
+            gather.push(if i < c.len() { (offset + i) as u32 } else { n as u32 });
+            mask.push(if i < c.len() { 1f32 } else { 0.0 });
+        }
+        offset += c.len();
+    }
+    let gather = Tensor::from_vec(gather, b * max_len, model.device())?;
+    // f32 for the loss, unless the model runs in f64 (gradient checks).
+    let dtype = if model.dtype() == DType::F64 { DType::F64 } else { DType::F32 };
+    let pad = |t: &Tensor| -> Result<Tensor, ModelError> {
+        let zero = Tensor::zeros(1, t.dtype(), t.device())?;
+        Ok(Tensor::cat(&[t, &zero], 0)?.index_select(&gather, 0)?.reshape((b, max_len))?)
+    };
+    Ok(TokenLogProbs {
+        log_probs: pad(&values.to_dtype(dtype)?)?,
+        entropy: pad(&entropy.to_dtype(dtype)?)?,
+        mask: Tensor::from_vec(mask, (b, max_len), model.device())?.to_dtype(dtype)?,
+        lengths: completions.iter().map(Vec::len).collect(),
+    })
+}

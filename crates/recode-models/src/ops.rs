@@ -1,0 +1,225 @@
+//! Differentiable operations with the backward passes training needs and candle lacks:
+//!
+//! - [`frozen_linear`]: `x · Wᵀ` whose backward returns only the input gradient. candle's
+//!   matmul backward always computes both operands' gradients, so a frozen 0.5B base model
+//!   would pay a weight-sized gradient per layer that is then thrown away.
+//! - [`softmax_last_dim`]: a fused softmax whose backward keeps only its output, instead of
+//!   the three score-sized intermediates of the composite `exp / sum` form.
+//! - [`completion_log_probs`]: LM head + log-softmax + gather at chosen positions, computed
+//!   in chunks forward and recomputed in chunks backward, so memory does not scale with
+//!   positions × vocabulary.
+//!
+//! Each has a CPU and a CUDA forward (the backward is written in tensor ops, so it runs on
+//! either).
+use std::sync::{Arc, Mutex};
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CudaStorage, CustomOp1, D, DType, Layout, Result, Shape, Storage, Tensor};
+
+/// `x · Wᵀ` for `x: [n, in]` and a frozen `W: [out, in]`; no gradient flows to `W`.
+pub fn frozen_linear(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    let x = x.contiguous()?;
+    if !x.track_op() {
+        // Inference: no graph to build, the plain matmul is the same computation.
+        return x.matmul(&weight.t()?);
+    }
+    x.apply_op1(FrozenMatmul { weight: weight.clone() })
+}
+
+struct FrozenMatmul {
+    weight: Tensor,
+}
+
+impl FrozenMatmul {
+    fn dims(&self, layout: &Layout) -> Result<(usize, usize, usize)> {
+        let (n, k) = layout.shape().dims2()?;
+        let (out, k_w) = self.weight.dims2()?;
+        if k != k_w {
+            candle_core::bail!("frozen-matmul: input width {k} does not match weight [{out}, {k_w}]")
+        }
+        Ok((n, k, out))
+    }
+
+    fn forward<S: BackendStorage>(&self, x: &S, layout: &Layout, w: &S, w_layout: &Layout) -> Result<(S, Shape)> {
+        let (n, k, out) = self.dims(layout)?;
+        let w_t = w_layout.transpose(0, 1)?;
+        Ok((x.matmul(w, (1, n, out, k), layout, &w_t)?, Shape::from((n, out))))
+    }
+}
+
+impl CustomOp1 for FrozenMatmul {
+    fn name(&self) -> &'static str {
+        "frozen-matmul"
+    }
+
+    fn cpu_fwd(&self, x: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (w, w_layout) = self.weight.storage_and_layout();
+        match &*w {
+            Storage::Cpu(w) => self.forward(x, layout, w, w_layout),
+            _ => candle_core::bail!("frozen-matmul: input on the CPU, weight elsewhere"),
+        }
+    }
+
+    fn cuda_fwd(&self, x: &CudaStorage, layout: &Layout) -> Result<(CudaStorage, Shape)> {
+        let (w, w_layout) = self.weight.storage_and_layout();
+        match &*w {
+            Storage::Cuda(w) => self.forward(x, layout, w, w_layout),
+            _ => candle_core::bail!("frozen-matmul: input on the GPU, weight elsewhere"),
+        }
+    }
+
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad_y.matmul(&self.weight)?))
+    }
+}
+
+/// Softmax over the last dimension. On the CPU (f32, f64) this is one fused pass whose backward
+/// needs only the output (`dx = y ⊙ (g − Σ g⊙y)`); elsewhere it is candle's composite softmax.
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
+        x.contiguous()?.apply_op1(SoftmaxLastDim)
+    } else {
+        candle_nn::ops::softmax(x, D::Minus1)
+    }
+}
+
+struct SoftmaxLastDim;
+
+impl CustomOp1 for SoftmaxLastDim {
+    fn name(&self) -> &'static str {
+        "softmax-last-dim"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (start, end) = layout.contiguous_offsets().ok_or_else(|| candle_core::Error::RequiresContiguous {
+            op: "softmax-last-dim",
+        })?;
+        let width = layout.dims().last().copied().unwrap_or(1).max(1);
+        let out = match storage {
+            CpuStorage::F32(data) => CpuStorage::F32(softmax_rows(&data[start..end], width)),
+            CpuStorage::F64(data) => CpuStorage::F64(softmax_rows(&data[start..end], width)),
+            _ => candle_core::bail!("softmax-last-dim: expected f32 or f64"),
+        };
+        Ok((out, layout.shape().clone()))
+    }
+
+    fn bwd(&self, _x: &Tensor, y: &Tensor, grad_y: &Tensor) -> Result<Option<Tensor>> {
+        let dot = (grad_y * y)?.sum_keepdim(D::Minus1)?;
+        Ok(Some((y * grad_y.broadcast_sub(&dot)?)?))
+    }
+}
+
+fn softmax_rows<T: num_traits::Float>(data: &[T], width: usize) -> Vec<T> {
+    let mut out = data.to_vec();
+    for row in out.chunks_mut(width) {
+        let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+        let mut sum = T::zero();
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum = sum + *v;
+        }
+        let inv = T::one() / sum;
+        row.iter_mut().for_each(|v| *v = *v * inv);
+    }
+    out
+}
+
+/// Rows of the LM head processed at once: `chunk × vocab` floats are alive at a time.
+pub const LOG_PROB_CHUNK_ELEMENTS: usize = 1 << 24;
+
+/// Per-row log-probability of `targets[i]` under `softmax(hidden[i] · Wᵀ)`, and the entropy of
+/// that distribution. `hidden: [n, h]`, `lm_head: [vocab, h]` (frozen), `targets: [n]` (u32).
+/// The log-probabilities are differentiable with respect to `hidden`; the entropy is a
+/// detached metric.
+pub fn completion_log_probs(hidden: &Tensor, lm_head: &Tensor, targets: &[u32]) -> Result<(Tensor, Tensor)> {
+    let (n, _) = hidden.dims2()?;
+    if n != targets.len() {
+        candle_core::bail!("completion-log-probs: {n} rows but {} targets", targets.len())
+    }
+    let vocab = lm_head.dim(0)?;
+    if let Some(bad) = targets.iter().find(|&&t| t as usize >= vocab) {
+        candle_core::bail!("completion-log-probs: target id {bad} outside the vocabulary ({vocab})")
+    }
+    let chunk = (LOG_PROB_CHUNK_ELEMENTS / vocab).max(1);
+    let detached = hidden.detach();
+    let targets_t = Tensor::new(targets, hidden.device())?;
+    let mut log_probs = Vec::with_capacity(n);
+    let mut entropies = Vec::with_capacity(n);
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        let logits = detached.narrow(0, start, len)?.matmul(&lm_head.t()?)?;
+        let lse = logits.log_sum_exp(D::Minus1)?; // [len]
+        let picked = logits.gather(&targets_t.narrow(0, start, len)?.unsqueeze(1)?, 1)?.squeeze(1)?;
+        log_probs.push((picked - &lse)?);
+        let probs = logits.broadcast_sub(&lse.unsqueeze(1)?)?.exp()?;
+        let expected_logit = (probs * &logits)?.sum(D::Minus1)?;
+        entropies.push((lse - expected_logit)?);
+    }
+    let values = Tensor::cat(&log_probs, 0)?;
+    let entropy = Tensor::cat(&entropies, 0)?;
+    if !hidden.track_op() {
+        return Ok((values, entropy));
+    }
+    let op = CompletionLogProbs {
+        lm_head: lm_head.clone(),
+        targets: targets_t,
+        chunk,
+        values: Arc::new(Mutex::new(Some(values.to_device(&candle_core::Device::Cpu)?))),
+    };
+    Ok((hidden.apply_op1(op)?, entropy))
+}
+
+struct CompletionLogProbs {
+    lm_head: Tensor,
+    targets: Tensor,
+    chunk: usize,
+    /// Computed before the op is applied (on the CPU); the forward only hands them over.
+    values: Arc<Mutex<Option<Tensor>>>,
+}
+
+impl CompletionLogProbs {
+    fn take_values(&self) -> Result<CpuStorage> {
+        let mut values = self.values.lock().map_err(|_| candle_core::Error::Msg("poisoned lock".into()))?;
+        let values = values.take().ok_or_else(|| candle_core::Error::Msg("completion-log-probs: forward ran twice".into()))?;
+        let (storage, layout) = values.storage_and_layout();
+        match &*storage {
+            Storage::Cpu(cpu) if layout.is_contiguous() && layout.start_offset() == 0 => Ok(cpu.clone()),
+            _ => candle_core::bail!("completion-log-probs: values not contiguous on the CPU"),
+        }
+    }
+}
+
+impl CustomOp1 for CompletionLogProbs {
+    fn name(&self) -> &'static str {
+        "completion-log-probs"
+    }
+
+    fn cpu_fwd(&self, _storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let n = layout.dims()[0];
+        Ok((self.take_values()?, Shape::from(n)))
+    }
+
+    fn cuda_fwd(&self, storage: &CudaStorage, layout: &Layout) -> Result<(CudaStorage, Shape)> {
+        use candle_core::backend::BackendDevice;
+        let n = layout.dims()[0];
+        Ok((storage.device().storage_from_cpu_storage_owned(self.take_values()?)?, Shape::from(n)))
+    }
+
+    fn bwd(&self, hidden: &Tensor, _y: &Tensor, grad_y: &Tensor) -> Result<Option<Tensor>> {
+        // d log p(t) / d logits = onehot(t) − softmax(logits), recomputed chunk by chunk.
+        let (n, _) = hidden.dims2()?;
+        let hidden = hidden.detach();
+        let mut grads = Vec::new();
+        for start in (0..n).step_by(self.chunk) {
+            let len = self.chunk.min(n - start);
+            let h = hidden.narrow(0, start, len)?;
+            let g = grad_y.narrow(0, start, len)?.unsqueeze(1)?; // [len, 1]
+            let logits = h.matmul(&self.lm_head.t()?)?;
+            let probs = softmax_last_dim(&logits)?;
+            let grad_logits = probs.broadcast_mul(&g)?.neg()?;
+            let grad_logits = grad_logits.scatter_add(&self.targets.narrow(0, start, len)?.unsqueeze(1)?, &g, 1)?;
+            grads.push(grad_logits.matmul(&self.lm_head)?);
+        }
+        Ok(Some(Tensor::cat(&grads, 0)?))
+    }
+}

@@ -1,0 +1,346 @@
+//! The trainable model against candle's stock implementations, gradients against finite
+//! differences, cached against uncached decoding, adapters and their PEFT files.
+use std::collections::HashMap;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use recode_models::adapter::{AdapterConfig, AdapterKind, ForwardMode};
+use recode_models::generate::{SamplingConfig, generate};
+use recode_models::{CausalLm, ForwardInput, random_tensors, sequence_log_probs};
+use recode_weights::{Architecture, ModelConfig};
+
+fn tiny(architecture: Architecture, tied: bool) -> ModelConfig {
+    ModelConfig {
+        architecture,
+        vocab_size: 61,
+        hidden_size: 32,
+        intermediate_size: 48,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        head_dim: 8,
+        rope_theta: 10_000.0,
+        rms_norm_eps: 1e-6,
+        max_position_embeddings: 128,
+        tie_word_embeddings: tied,
+        attention_bias: architecture == Architecture::Qwen2,
+        bos_token_id: None,
+        eos_token_ids: vec![60],
+    }
+}
+
+fn model(config: &ModelConfig, dtype: DType) -> (CausalLm, HashMap<String, Tensor>) {
+    let tensors = random_tensors(config, 42, &Device::Cpu, dtype).unwrap();
+    (CausalLm::from_tensors(config, &tensors).unwrap(), tensors)
+}
+
+/// Full-sequence logits of one unpadded row, `[s, vocab]`.
+fn logits_of(model: &CausalLm, ids: &[u32], mode: ForwardMode) -> Tensor {
+    let (input, _) = ForwardInput::left_padded(&[ids.to_vec()], 0, &Device::Cpu, model.dtype()).unwrap();
+    let hidden = model.forward(&input, None, mode).unwrap();
+    model.logits(&hidden).unwrap().squeeze(0).unwrap()
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_dtype(DType::F32).unwrap().to_scalar().unwrap()
+}
+
+const IDS: [u32; 9] = [3, 17, 5, 59, 22, 8, 8, 40, 1];
+
+#[test]
+fn qwen2_logits_match_candle_stock_model() {
+    use candle_transformers::models::qwen2;
+    for tied in [false, true] {
+        let config = tiny(Architecture::Qwen2, tied);
+        let (ours, tensors) = model(&config, DType::F32);
+        let stock_config: qwen2::Config = serde_json::from_str(&config.to_hf_json()).unwrap();
+        let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let mut stock = qwen2::ModelForCausalLM::new(&stock_config, vb).unwrap();
+        let full = logits_of(&ours, &IDS, ForwardMode::INFERENCE);
+        for len in 1..=IDS.len() {
+            stock.clear_kv_cache();
+            let input = Tensor::new(&IDS[..len], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+            let last = stock.forward(&input, 0).unwrap().flatten_all().unwrap();
+            let diff = max_abs_diff(&last, &full.get(len - 1).unwrap());
+            assert!(diff < 1e-4, "tied={tied} len={len}: max |Δlogit| = {diff}");
+        }
+    }
+}
+
+#[test]
+fn llama_logits_match_candle_stock_model() {
+    use candle_transformers::models::llama;
+    for tied in [false, true] {
+        let config = tiny(Architecture::Llama, tied);
+        let (ours, tensors) = model(&config, DType::F32);
+        let stock_config: llama::LlamaConfig = serde_json::from_str(&config.to_hf_json()).unwrap();
+        let stock_config = stock_config.into_config(false);
+        let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let stock = llama::Llama::load(vb, &stock_config).unwrap();
+        let full = logits_of(&ours, &IDS, ForwardMode::INFERENCE);
+        for len in 1..=IDS.len() {
+            let mut cache = llama::Cache::new(false, DType::F32, &stock_config, &Device::Cpu).unwrap();
+            let input = Tensor::new(&IDS[..len], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+            let last = stock.forward(&input, 0, &mut cache).unwrap().flatten_all().unwrap();
+            let diff = max_abs_diff(&last, &full.get(len - 1).unwrap());
+            assert!(diff < 1e-4, "tied={tied} len={len}: max |Δlogit| = {diff}");
+        }
+    }
+}
+
+#[test]
+fn left_padding_and_batch_neighbours_do_not_change_a_row() {
+    let config = tiny(Architecture::Qwen2, false);
+    let (m, _) = model(&config, DType::F32);
+    let rows = vec![IDS[..4].to_vec(), IDS.to_vec(), IDS[2..7].to_vec()];
+    let (input, _) = ForwardInput::left_padded(&rows, 0, &Device::Cpu, DType::F32).unwrap();
+    let batched = m.logits(&m.forward(&input, None, ForwardMode::INFERENCE).unwrap()).unwrap();
+    let width = IDS.len();
+    for (r, row) in rows.iter().enumerate() {
+        let alone = logits_of(&m, row, ForwardMode::INFERENCE);
+        let padded = batched.get(r).unwrap().narrow(0, width - row.len(), row.len()).unwrap();
+        let diff = max_abs_diff(&alone, &padded);
+        assert!(diff < 1e-4, "row {r}: {diff}");
+    }
+}
+
+#[test]
+fn cached_and_uncached_greedy_decoding_agree() {
+    let config = tiny(Architecture::Llama, false);
+    let (m, _) = model(&config, DType::F32);
+    let prompts = vec![IDS[..3].to_vec(), IDS.to_vec(), vec![7]];
+    let sampling = SamplingConfig { max_new_tokens: 12, ..SamplingConfig::default() };
+    let cached = generate(&m, &prompts, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    for (prompt, generation) in prompts.iter().zip(&cached) {
+        // Uncached: the whole sequence again at every step, one row alone.
+        let mut seq = prompt.clone();
+        let mut expected = Vec::new();
+        for _ in 0..sampling.max_new_tokens {
+            let logits = logits_of(&m, &seq, ForwardMode::INFERENCE);
+            let next = logits.get(seq.len() - 1).unwrap().argmax(0).unwrap().to_scalar::<u32>().unwrap();
+            expected.push(next);
+            seq.push(next);
+        }
+        assert_eq!(generation.ids, expected);
+        assert_eq!(generation.log_probs.len(), expected.len());
+        assert!(generation.truncated());
+    }
+}
+
+#[test]
+fn sampling_is_seeded_stops_at_eos_and_is_independent_of_batch_neighbours() {
+    let config = tiny(Architecture::Qwen2, false);
+    let (m, _) = model(&config, DType::F32);
+    let sampling =
+        SamplingConfig { max_new_tokens: 20, temperature: 1.5, top_p: 0.95, top_k: 40, seed: 9, stop_ids: vec![60, 2], ..SamplingConfig::default() };
+    let prompts = vec![IDS.to_vec(), IDS[..2].to_vec(), IDS[4..].to_vec()];
+    let a = generate(&m, &prompts, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    let b = generate(&m, &prompts, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    assert_eq!(a, b);
+    let first_alone = generate(&m, &prompts[..1], &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    assert_eq!(first_alone[0].ids, a[0].ids);
+    let other_seed = generate(&m, &prompts, &SamplingConfig { seed: 10, ..sampling.clone() }, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    assert_ne!(a, other_seed);
+    for g in &a {
+        match g.finish {
+            recode_models::FinishReason::StopToken => assert!(sampling.stop_ids.contains(g.ids.last().unwrap())),
+            recode_models::FinishReason::Length => assert_eq!(g.ids.len(), 20),
+            other => panic!("{other:?}"),
+        }
+        assert!(g.ids[..g.ids.len() - 1].iter().all(|t| !sampling.stop_ids.contains(t)));
+    }
+    // Sampling log-probs agree with a teacher-forced forward pass at temperature 1.
+    let plain = SamplingConfig { temperature: 1.0, top_p: 1.0, top_k: 0, ..sampling.clone() };
+    let gens = generate(&m, &prompts, &plain, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    let completions: Vec<Vec<u32>> = gens.iter().map(|g| g.ids.clone()).collect();
+    let scored = sequence_log_probs(&m, &prompts, &completions, 0, ForwardMode::INFERENCE).unwrap();
+    let values = scored.log_probs.to_vec2::<f32>().unwrap();
+    for (r, g) in gens.iter().enumerate() {
+        for (i, lp) in g.log_probs.iter().enumerate() {
+            assert!((lp - values[r][i]).abs() < 1e-4, "row {r} token {i}: {lp} vs {}", values[r][i]);
+        }
+    }
+}
+
+#[test]
+fn stop_strings_end_a_row() {
+    let config = tiny(Architecture::Qwen2, false);
+    let (m, _) = model(&config, DType::F32);
+    let greedy = SamplingConfig { max_new_tokens: 10, ..SamplingConfig::default() };
+    let free = generate(&m, &[IDS.to_vec()], &greedy, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    // Decode ids as letters; stop at the text of the third token.
+    let decode = |ids: &[u32]| ids.iter().map(|&i| char::from(b'A' + (i % 26) as u8)).collect::<String>();
+    let stop = decode(&free[0].ids[2..3]);
+    let expected_len = (1..=10).find(|&n| decode(&free[0].ids[..n]).contains(&stop)).unwrap();
+    let with_stop = SamplingConfig { stop_strings: vec![stop], ..greedy };
+    let stopped = generate(&m, &[IDS.to_vec()], &with_stop, 0, &decode, &mut |_| {}).unwrap();
+    assert_eq!(stopped[0].ids, free[0].ids[..expected_len]);
+    assert_eq!(stopped[0].finish, recode_models::FinishReason::StopString);
+}
+
+#[test]
+fn fresh_adapters_and_adapters_off_give_the_base_model() {
+    for kind in [AdapterKind::Lora, AdapterKind::Dora] {
+        let config = tiny(Architecture::Qwen2, false);
+        let (mut m, _) = model(&config, DType::F32);
+        let base = logits_of(&m, &IDS, ForwardMode::INFERENCE);
+        let adapter = AdapterConfig { kind, targets: recode_models::adapter::TARGETABLE.map(String::from).to_vec(), ..AdapterConfig::default() };
+        m.add_adapters(&adapter, 1).unwrap();
+        assert!(max_abs_diff(&base, &logits_of(&m, &IDS, ForwardMode::INFERENCE)) < 1e-5);
+        // Move B (and the magnitude) away from their initial values.
+        for var in m.trainable_vars() {
+            let noise = Tensor::randn(0f32, 0.3, var.shape(), &Device::Cpu).unwrap();
+            var.set(&(var.as_tensor() + noise).unwrap()).unwrap();
+        }
+        let adapted = logits_of(&m, &IDS, ForwardMode::INFERENCE);
+        assert!(max_abs_diff(&base, &adapted) > 1e-2, "{kind:?}: the adapter changes nothing");
+        assert_eq!(max_abs_diff(&base, &logits_of(&m, &IDS, ForwardMode::REFERENCE)), 0.0);
+        // Merged weights give the adapted model.
+        let merged = CausalLm::from_tensors(&config, &m.merged_tensors().unwrap()).unwrap();
+        let diff = max_abs_diff(&adapted, &logits_of(&merged, &IDS, ForwardMode::INFERENCE));
+        assert!(diff < 1e-4, "{kind:?}: merged vs adapted {diff}");
+    }
+}
+
+#[test]
+fn peft_files_round_trip_with_peft_names() {
+    let config = tiny(Architecture::Qwen2, false);
+    let (mut m, tensors) = model(&config, DType::F32);
+    let adapter = AdapterConfig { kind: AdapterKind::Dora, layers: Some(vec![1]), ..AdapterConfig::default() };
+    m.add_adapters(&adapter, 3).unwrap();
+    for var in m.trainable_vars() {
+        var.set(&(var.as_tensor() + 0.1).unwrap()).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    m.save_adapters(dir.path(), "tiny").unwrap();
+    let saved = candle_core::safetensors::load(dir.path().join("adapter_model.safetensors"), &Device::Cpu).unwrap();
+    let mut names: Vec<&String> = saved.keys().collect();
+    names.sort();
+    assert_eq!(names.len(), 12, "{names:?}");
+    assert!(saved.contains_key("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight"));
+    assert!(saved.contains_key("base_model.model.model.layers.1.self_attn.o_proj.lora_magnitude_vector"));
+    assert_eq!(saved["base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight"].dims(), &[16, 8]);
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("adapter_config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["use_dora"], true);
+    assert_eq!(cfg["layers_to_transform"], serde_json::json!([1]));
+
+    let mut loaded = CausalLm::from_tensors(&config, &tensors).unwrap();
+    loaded.load_adapters(dir.path()).unwrap();
+    assert_eq!(max_abs_diff(&logits_of(&m, &IDS, ForwardMode::INFERENCE), &logits_of(&loaded, &IDS, ForwardMode::INFERENCE)), 0.0);
+
+    // A tensor of the wrong shape is named in the error.
+    let mut bad = saved.clone();
+    bad.insert("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight".into(), Tensor::zeros((8, 31), DType::F32, &Device::Cpu).unwrap());
+    candle_core::safetensors::save(&bad, dir.path().join("adapter_model.safetensors")).unwrap();
+    let err = CausalLm::from_tensors(&config, &tensors).unwrap().load_adapters(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("layers.1.self_attn.q_proj.lora_A.weight") && err.contains("[8, 31]") && err.contains("[8, 32]"), "{err}");
+}
+
+#[test]
+fn missing_and_misshapen_base_tensors_are_named() {
+    let config = tiny(Architecture::Llama, false);
+    let (_, mut tensors) = model(&config, DType::F32);
+    tensors.remove("model.layers.1.mlp.up_proj.weight");
+    let err = CausalLm::from_tensors(&config, &tensors).unwrap_err().to_string();
+    assert!(err.contains("model.layers.1.mlp.up_proj.weight") && err.contains("[48, 32]"), "{err}");
+    tensors.insert("model.layers.1.mlp.up_proj.weight".into(), Tensor::zeros((32, 48), DType::F32, &Device::Cpu).unwrap());
+    let err = CausalLm::from_tensors(&config, &tensors).unwrap_err().to_string();
+    assert!(err.contains("[32, 48]") && err.contains("expected [48, 32]"), "{err}");
+}
+
+/// Σ w ⊙ log π over a small batch, as a function of the adapter parameters.
+fn weighted_log_prob(m: &CausalLm, weights: &Tensor) -> Tensor {
+    let prompts = vec![IDS[..4].to_vec(), IDS[..2].to_vec()];
+    let completions = vec![vec![5, 9, 11], vec![30, 2]];
+    let lp = sequence_log_probs(m, &prompts, &completions, 0, ForwardMode::TRAIN).unwrap();
+    (lp.log_probs * lp.mask).unwrap().broadcast_mul(weights).unwrap().sum_all().unwrap()
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    for kind in [AdapterKind::Lora, AdapterKind::Dora] {
+        let config = tiny(Architecture::Qwen2, false);
+        let (mut m, _) = model(&config, DType::F64);
+        let adapter = AdapterConfig {
+            kind,
+            dropout: 0.0,
+            targets: recode_models::adapter::TARGETABLE.map(String::from).to_vec(),
+            ..AdapterConfig::default()
+        };
+        m.add_adapters(&adapter, 5).unwrap();
+        for var in m.trainable_vars() {
+            var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.2, var.shape(), &Device::Cpu).unwrap()).unwrap()).unwrap();
+        }
+        let weights = Tensor::new(&[[1.0f64, -0.5, 2.0], [0.7, 1.3, 0.0]], &Device::Cpu).unwrap();
+        let loss = weighted_log_prob(&m, &weights);
+        let grads = loss.backward().unwrap();
+        let eps = 1e-5;
+        let mut checked = 0;
+        for (v, var) in m.trainable_vars().iter().enumerate() {
+            // DoRA's row norm is detached by design (DoRA §4.3, as PEFT), so only the magnitude
+            // (every third parameter: A, B, m) has the exact derivative.
+            if kind == AdapterKind::Dora && v % 3 != 2 {
+                continue;
+            }
+            let grad = grads.get(var.as_tensor()).expect("every adapter parameter gets a gradient");
+            let analytic = grad.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let original = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            // A few coordinates per parameter keep the test fast.
+            for idx in [0, original.len() / 2, original.len() - 1] {
+                let eval = |delta: f64| {
+                    let mut values = original.clone();
+                    values[idx] += delta;
+                    var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu).unwrap()).unwrap();
+                    weighted_log_prob(&m, &weights).to_scalar::<f64>().unwrap()
+                };
+                let numeric = (eval(eps) - eval(-eps)) / (2.0 * eps);
+                var.set(&Tensor::from_vec(original.clone(), var.shape(), &Device::Cpu).unwrap()).unwrap();
+                let err = (numeric - analytic[idx]).abs();
+                assert!(err < 1e-6 * (1.0 + numeric.abs()), "{kind:?} var {v} idx {idx}: numeric {numeric} analytic {}", analytic[idx]);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3 * 2 * 7, "{checked}");
+    }
+}
+
+#[test]
+fn frozen_linear_gradients_equal_the_plain_matmul_ones() {
+    let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (5, 7), &Device::Cpu).unwrap()).unwrap();
+    let w = Tensor::randn(0f32, 1.0, (3, 7), &Device::Cpu).unwrap();
+    let g = Tensor::randn(0f32, 1.0, (5, 3), &Device::Cpu).unwrap();
+    let ours = recode_models::ops::frozen_linear(x.as_tensor(), &w).unwrap();
+    let plain = x.as_tensor().matmul(&w.t().unwrap()).unwrap();
+    assert!(max_abs_diff(&ours, &plain) < 1e-6);
+    let grad_ours = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    let grad_plain = (plain * &g).unwrap().sum_all().unwrap().backward().unwrap();
+    assert!(max_abs_diff(grad_ours.get(x.as_tensor()).unwrap(), grad_plain.get(x.as_tensor()).unwrap()) < 1e-5);
+    // The fused softmax against candle's composite one, values and gradients.
+    let s = Var::from_tensor(&Tensor::randn(0f32, 3.0, (4, 9), &Device::Cpu).unwrap()).unwrap();
+    let h = Tensor::randn(0f32, 1.0, (4, 9), &Device::Cpu).unwrap();
+    let a = recode_models::ops::softmax_last_dim(s.as_tensor()).unwrap();
+    let b = candle_nn::ops::softmax(s.as_tensor(), D::Minus1).unwrap();
+    assert!(max_abs_diff(&a, &b) < 1e-6);
+    let ga = (a * &h).unwrap().sum_all().unwrap().backward().unwrap();
+    let gb = (b * &h).unwrap().sum_all().unwrap().backward().unwrap();
+    assert!(max_abs_diff(ga.get(s.as_tensor()).unwrap(), gb.get(s.as_tensor()).unwrap()) < 1e-5);
+}
+
+#[test]
+fn chunked_log_probs_equal_the_full_log_softmax() {
+    let hidden = Var::from_tensor(&Tensor::randn(0f32, 1.0, (6, 8), &Device::Cpu).unwrap()).unwrap();
+    let head = Tensor::randn(0f32, 1.0, (50, 8), &Device::Cpu).unwrap();
+    let targets = [3u32, 49, 0, 7, 7, 21];
+    let (lp, entropy) = recode_models::ops::completion_log_probs(hidden.as_tensor(), &head, &targets).unwrap();
+    let logits = hidden.as_tensor().matmul(&head.t().unwrap()).unwrap();
+    let full = candle_nn::ops::log_softmax(&logits, D::Minus1).unwrap();
+    let idx = Tensor::new(&targets, &Device::Cpu).unwrap().unsqueeze(1).unwrap();
+    let expected = full.gather(&idx, 1).unwrap().squeeze(1).unwrap();
+    assert!(max_abs_diff(&lp, &expected) < 1e-5);
+    let expected_entropy = (full.exp().unwrap() * &full).unwrap().sum(1).unwrap().neg().unwrap();
+    assert!(max_abs_diff(&entropy, &expected_entropy) < 1e-4);
+    let w = Tensor::new(&[1f32, 2.0, -1.0, 0.5, 0.5, 3.0], &Device::Cpu).unwrap();
+    let g1 = (lp * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    let g2 = (expected * &w).unwrap().sum_all().unwrap().backward().unwrap();
+    assert!(max_abs_diff(g1.get(hidden.as_tensor()).unwrap(), g2.get(hidden.as_tensor()).unwrap()) < 1e-4);
+}
