@@ -5,6 +5,8 @@
 //! message is from the assistant it is a prefill: the generator continues it (ChatML rendering
 //! leaves it open, see [`recode_data::prompt::render_chatml`]) and the returned text is what
 //! comes *after* the prefill.
+pub mod endpoint;
+
 use recode_data::prompt::Message;
 use serde::{Deserialize, Serialize};
 
@@ -62,5 +64,9 @@ pub trait Generator: Send + Sync {
     fn describe(&self) -> String;
 
     /// `params.n` completions for each prompt, in prompt order: `result[i].len() == params.n`.
-    fn generate(&self, prompts: &[Vec<Message>], params: &SamplingParams) -> Result<Vec<Vec<Completion>>, GenerateError>;
+    fn generate(
+        &self,
+        prompts: &[Vec<Message>],
+        params: &SamplingParams,
+    ) -> Result<Vec<Vec<Completion>>, GenerateError>;
 }

@@ -16,10 +16,10 @@ use crate::spec::{Limits, NetworkPolicy, RunSpec};
 
 /// How long output pipes are still drained after the program's process group was killed.
 /// They close at once unless a process escaped the group (`setsid`).
-const DRAIN_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// Variables passed through from this process when [`RunSpec::inherit_env`] is false.
-const BASE_ENV: [&str; 11] = [
+pub(crate) const BASE_ENV: [&str; 11] = [
     "PATH",
     "HOME",
     "USER",
@@ -66,6 +66,9 @@ pub struct RunOutput {
     pub escaped: Option<String>,
     /// Set when the private directory could not be removed completely.
     pub cleanup_error: Option<String>,
+    /// Other remarks on the isolation of this run (the fork server's: a mount left writable,
+    /// no process limit, the server lost during the run). Empty when there are none.
+    pub notes: Vec<String>,
 }
 
 impl RunOutput {
@@ -167,6 +170,11 @@ impl Sandbox {
     /// The network policy.
     pub fn network(&self) -> NetworkPolicy {
         self.network
+    }
+
+    /// Where the private directories are created (`None`: the system temp dir).
+    pub fn temp_root(&self) -> Option<&Path> {
+        self.temp_root.as_deref()
     }
 
     /// Runs specs over `jobs` threads; results in input order. `progress` is called after each
@@ -322,6 +330,7 @@ impl Sandbox {
             network_note,
             escaped: supervised.escaped,
             cleanup_error: None,
+            notes: Vec::new(),
         })
     }
 }
@@ -433,12 +442,12 @@ fn supervise(
     })
 }
 
-fn pollfd(fd: RawFd) -> libc::pollfd {
+pub(crate) fn pollfd(fd: RawFd) -> libc::pollfd {
     libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
 }
 
 /// Reads everything available from a non-blocking fd; true at end of file (or error).
-fn drain(fd: RawFd, capture: &mut Capture, buffer: &mut [u8]) -> bool {
+pub(crate) fn drain(fd: RawFd, capture: &mut Capture, buffer: &mut [u8]) -> bool {
     loop {
         // SAFETY: `buffer` is valid for writes of its length.
         let n = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
@@ -458,7 +467,7 @@ fn drain(fd: RawFd, capture: &mut Capture, buffer: &mut [u8]) -> bool {
     }
 }
 
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: plain fcntl on an fd we own.
     unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
@@ -512,14 +521,14 @@ fn reap(pid: libc::pid_t) -> (io::Result<ExitStatus>, Option<Duration>) {
 }
 
 /// SIGKILL to the process group `pgid` (the child is its session and group leader).
-fn kill_group(pgid: libc::pid_t) {
+pub(crate) fn kill_group(pgid: libc::pid_t) {
     // SAFETY: killpg has no memory effects; ESRCH (no such group) is fine.
     unsafe {
         libc::killpg(pgid, libc::SIGKILL);
     }
 }
 
-fn cloexec_pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+pub(crate) fn cloexec_pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
@@ -696,11 +705,11 @@ unsafe fn loopback_up() -> bool {
 }
 
 /// Relative, and made of plain names only (no `..`, no root, no `.`-only).
-fn is_plain_relative(path: &Path) -> bool {
+pub(crate) fn is_plain_relative(path: &Path) -> bool {
     path.components().count() > 0 && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), SandboxError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), SandboxError> {
     let error = |error| SandboxError::WriteFile { path: path.to_path_buf(), error };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(error)?;
@@ -754,7 +763,7 @@ fn check_executable(path: &Path) -> Result<(), String> {
 
 /// Removes a directory tree the program may have made hard to remove (read-only or
 /// non-searchable subdirectories): makes every directory writable, then removes.
-fn remove_tree(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
     fn unlock(dir: &Path) {
         let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         if let Ok(entries) = std::fs::read_dir(dir) {
