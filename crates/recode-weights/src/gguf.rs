@@ -176,7 +176,9 @@ impl GgufFile {
             .enumerate()
             .map(|(i, v)| match v {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(self.meta_error(key, format!("item {i}: expected a string, found {:?}", other.value_type()))),
+                other => {
+                    Err(self.meta_error(key, format!("item {i}: expected a string, found {:?}", other.value_type())))
+                }
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -192,7 +194,9 @@ impl GgufFile {
                 Value::U32(x) => i32::try_from(x).map_err(|_| self.meta_error(key, format!("item {i}: {x} too large"))),
                 Value::I8(x) => Ok(x as i32),
                 Value::U8(x) => Ok(x as i32),
-                ref other => Err(self.meta_error(key, format!("item {i}: expected an integer, found {:?}", other.value_type()))),
+                ref other => {
+                    Err(self.meta_error(key, format!("item {i}: expected an integer, found {:?}", other.value_type())))
+                }
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -212,6 +216,12 @@ impl GgufFile {
 
     /// The model's hyper-parameters from the `{arch}.*` metadata and the tensor directory.
     pub fn config(&self) -> Result<ModelConfig, WeightsError> {
+        self.architecture()?;
+        let (_, special) = self.tokenizer_parts()?;
+        self.config_with(&special)
+    }
+
+    fn config_with(&self, special: &SpecialIds) -> Result<ModelConfig, WeightsError> {
         let architecture = self.architecture()?;
         let arch = architecture.model_type();
         let key = |suffix: &str| format!("{arch}.{suffix}");
@@ -257,17 +267,19 @@ impl GgufFile {
         if let Some(scaling) = self.optional_string(&key("rope.scaling.type"))?
             && scaling != "none"
         {
-            return Err(self.meta_error(&key("rope.scaling.type"), format!("RoPE scaling {scaling:?} is not supported")));
+            return Err(
+                self.meta_error(&key("rope.scaling.type"), format!("RoPE scaling {scaling:?} is not supported"))
+            );
         }
         let rms_norm_eps = self
             .optional_f64(&key("attention.layer_norm_rms_epsilon"))?
             .ok_or_else(|| self.meta_error(&key("attention.layer_norm_rms_epsilon"), "missing"))?;
-        let embedding = self.content.tensor_infos.get("token_embd.weight").ok_or_else(|| WeightsError::MissingTensor {
-            name: "token_embd.weight (model.embed_tokens.weight)".into(),
-            expected: vec![0, hidden_size],
-        })?;
+        let embedding =
+            self.content.tensor_infos.get("token_embd.weight").ok_or_else(|| WeightsError::MissingTensor {
+                name: "token_embd.weight (model.embed_tokens.weight)".into(),
+                expected: vec![0, hidden_size],
+            })?;
         let vocab_size = embedding.shape.dims()[0];
-        let (_, special) = self.tokenizer_parts()?;
         Ok(ModelConfig {
             architecture,
             vocab_size,
@@ -284,7 +296,7 @@ impl GgufFile {
             attention_bias: architecture == Architecture::Qwen2
                 || self.content.tensor_infos.contains_key("blk.0.attn_q.bias"),
             bos_token_id: special.bos,
-            eos_token_ids: special.eos,
+            eos_token_ids: special.eos.clone(),
         })
     }
 
@@ -309,10 +321,9 @@ impl GgufFile {
             .into_iter()
             .enumerate()
             .map(|(i, merge)| {
-                merge
-                    .split_once(' ')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| self.meta_error("tokenizer.ggml.merges", format!("item {i} ({merge:?}) has no space")))
+                merge.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(|| {
+                    self.meta_error("tokenizer.ggml.merges", format!("item {i} ({merge:?}) has no space"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let pre_tokenizer = match self.optional_string("tokenizer.ggml.pre")? {
@@ -323,7 +334,9 @@ impl GgufFile {
                 ),
             })?,
             None if self.architecture()? == Architecture::Qwen2 => PreTokenizer::Qwen2,
-            None => return Err(self.meta_error("tokenizer.ggml.pre", "missing (which pre-tokenizer to use is unknown)")),
+            None => {
+                return Err(self.meta_error("tokenizer.ggml.pre", "missing (which pre-tokenizer to use is unknown)"));
+            }
         };
         let id = |key: &str| -> Result<Option<u32>, WeightsError> {
             let Some(id) = self.optional_u64(key)? else { return Ok(None) };
@@ -335,7 +348,9 @@ impl GgufFile {
         let bos = id("tokenizer.ggml.bos_token_id")?;
         let add_bos = self.optional_bool("tokenizer.ggml.add_bos_token")?.unwrap_or(false);
         if add_bos && bos.is_none() {
-            return Err(self.meta_error("tokenizer.ggml.add_bos_token", "true, but tokenizer.ggml.bos_token_id is missing"));
+            return Err(
+                self.meta_error("tokenizer.ggml.add_bos_token", "true, but tokenizer.ggml.bos_token_id is missing")
+            );
         }
         let is_control = |i: usize| token_types.as_ref().is_none_or(|t| t[i] == TOKEN_TYPE_CONTROL);
         let mut eos = Vec::new();
@@ -370,7 +385,13 @@ impl GgufFile {
             ));
         }
         Ok((
-            ByteLevelBpeParts { tokens, token_types, merges, pre_tokenizer, prepend_bos: if add_bos { bos } else { None } },
+            ByteLevelBpeParts {
+                tokens,
+                token_types,
+                merges,
+                pre_tokenizer,
+                prepend_bos: if add_bos { bos } else { None },
+            },
             SpecialIds { bos, eos, pad },
         ))
     }
@@ -379,6 +400,24 @@ impl GgufFile {
     /// and the chat template.
     pub fn tokenizer(&self) -> Result<(ChatTokenizer, Option<String>), WeightsError> {
         let (parts, special) = self.tokenizer_parts()?;
+        self.tokenizer_from(parts, special)
+    }
+
+    /// Config and tokenizer, reading the tokenizer metadata once.
+    pub fn config_and_tokenizer(&self) -> Result<(ModelConfig, ChatTokenizer, Option<String>), WeightsError> {
+        // An unsupported architecture is the more useful message than anything about its tokenizer.
+        self.architecture()?;
+        let (parts, special) = self.tokenizer_parts()?;
+        let config = self.config_with(&special)?;
+        let (tokenizer, template) = self.tokenizer_from(parts, special)?;
+        Ok((config, tokenizer, template))
+    }
+
+    fn tokenizer_from(
+        &self,
+        parts: ByteLevelBpeParts,
+        special: SpecialIds,
+    ) -> Result<(ChatTokenizer, Option<String>), WeightsError> {
         let tokenizer = build_byte_level_bpe(&ByteLevelBpeSpec {
             tokens: &parts.tokens,
             token_types: parts.token_types.as_deref(),
@@ -387,7 +426,8 @@ impl GgufFile {
             prepend_bos: parts.prepend_bos,
         })
         .map_err(|e| WeightsError::Gguf { path: self.path.clone(), message: e.to_string() })?;
-        let chat = ChatTokenizer::from_tokenizer(tokenizer, special.eos, special.pad)?.with_bos_token_id(special.bos)?;
+        let chat =
+            ChatTokenizer::from_tokenizer(tokenizer, special.eos, special.pad)?.with_bos_token_id(special.bos)?;
         let template = self.optional_string("tokenizer.chat_template")?.map(str::to_string);
         Ok((chat, template))
     }
@@ -459,8 +499,7 @@ struct SpecialIds {
 
 pub(crate) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<Checkpoint, WeightsError> {
     let mut file = GgufFile::open(path)?;
-    let config = file.config()?;
-    let (tokenizer, chat_template) = file.tokenizer()?;
+    let (config, tokenizer, chat_template) = file.config_and_tokenizer()?;
     let tensors = file.tensors(&config, device, dtype)?;
     Ok(Checkpoint { config, tensors, tokenizer, chat_template })
 }

@@ -209,9 +209,14 @@ pub(crate) fn load_hf_dir(dir: &Path, device: &Device, dtype: DType) -> Result<C
     config.eos_token_ids = tokenizer.eos_token_ids().to_vec();
     let mut tensors = HashMap::new();
     for file in safetensors_files(dir)? {
-        let loaded = candle_core::safetensors::load(&file, &Device::Cpu)
+        // Memory-mapped so that a 2.5 GB file is not held twice (file bytes + tensors) while loading.
+        // SAFETY: the mapping is read-only and dropped before returning; changing the file while it is
+        // being loaded is outside what we support (the same contract as every mmap-based loader).
+        let mapped = unsafe { candle_core::safetensors::MmapedSafetensors::new(&file) }
             .map_err(|e| WeightsError::Invalid { path: file.clone(), message: e.to_string() })?;
-        for (name, tensor) in loaded {
+        for (name, view) in mapped.tensors() {
+            let tensor = candle_core::safetensors::Load::load(&view, &Device::Cpu)
+                .map_err(|e| WeightsError::candle(format!("{}: tensor `{name}`", file.display()), e))?;
             // Buffers some exporters save; they are recomputed, not learned.
             if name.ends_with(".rotary_emb.inv_freq") {
                 continue;
@@ -250,7 +255,8 @@ fn tokenizer_config_json(checkpoint: &Checkpoint) -> Result<Value, WeightsError>
             }),
         );
     }
-    let adds_bos = tokenizer.bos_token_id().is_some() && tokenizer.encode("")?.first() == tokenizer.bos_token_id().as_ref();
+    let adds_bos =
+        tokenizer.bos_token_id().is_some() && tokenizer.encode("")?.first() == tokenizer.bos_token_id().as_ref();
     let mut map = Map::new();
     map.insert("add_bos_token".into(), json!(adds_bos));
     map.insert("add_eos_token".into(), json!(false));
@@ -298,16 +304,19 @@ pub fn save_hf_dir(dir: &Path, checkpoint: &Checkpoint) -> Result<(), WeightsErr
             });
         }
     }
-    let name = dir.file_name().ok_or_else(|| WeightsError::OutputExists {
-        path: dir.into(),
-        reason: "has no final path component".into(),
-    })?;
+    let name = dir
+        .file_name()
+        .ok_or_else(|| WeightsError::OutputExists { path: dir.into(), reason: "has no final path component".into() })?;
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| WeightsError::io(&parent, e))?;
-    let unique = format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    );
     let staging = parent.join(format!(".{}.tmp-{unique}", name.to_string_lossy()));
     std::fs::create_dir(&staging).map_err(|e| WeightsError::io(&staging, e))?;
     let result = write_files(&staging, checkpoint).and_then(|()| {

@@ -51,10 +51,16 @@ pub fn inspect(path: &Path) -> Result<CheckpointInfo, WeightsError> {
             let tensors = file
                 .tensor_infos()
                 .into_iter()
-                .map(|t| StoredTensor { name: t.hf_name, stored_name: t.gguf_name, shape: t.shape, stored_dtype: t.ggml_dtype })
+                .map(|t| StoredTensor {
+                    name: t.hf_name,
+                    stored_name: t.gguf_name,
+                    shape: t.shape,
+                    stored_dtype: t.ggml_dtype,
+                })
                 .collect();
             let size = std::fs::metadata(path).map_err(|e| WeightsError::io(path, e))?.len();
-            ("gguf", file.config()?, file.tokenizer()?, tensors, size)
+            let (config, tokenizer, template) = file.config_and_tokenizer()?;
+            ("gguf", config, (tokenizer, template), tensors, size)
         }
         CheckpointKind::HfDir => {
             let mut config = crate::hf::load_hf_config(path)?;

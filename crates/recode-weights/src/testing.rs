@@ -13,8 +13,8 @@ use crate::config::{Architecture, ModelConfig};
 use crate::error::WeightsError;
 use crate::gguf::hf_to_gguf_name;
 use crate::tokenizer::{
-    ByteLevelBpeSpec, ChatTokenizer, PreTokenizer, TOKEN_TYPE_CONTROL, TOKEN_TYPE_USER_DEFINED, build_byte_level_bpe,
-    bpe_merges, byte_to_unicode,
+    ByteLevelBpeSpec, ChatTokenizer, PreTokenizer, TOKEN_TYPE_CONTROL, TOKEN_TYPE_USER_DEFINED, bpe_merges,
+    build_byte_level_bpe, byte_to_unicode,
 };
 
 /// Merges of the tiny tokenizer, in rank order (`Ġ` is a space).
@@ -197,7 +197,8 @@ pub fn write_gguf(
     if let Some(bos) = tokenizer.bos_token_id() {
         metadata.push(("tokenizer.ggml.bos_token_id".into(), Value::U32(bos)));
     }
-    let adds_bos = tokenizer.bos_token_id().is_some() && tokenizer.encode("")?.first() == tokenizer.bos_token_id().as_ref();
+    let adds_bos =
+        tokenizer.bos_token_id().is_some() && tokenizer.encode("")?.first() == tokenizer.bos_token_id().as_ref();
     metadata.push(("tokenizer.ggml.add_bos_token".into(), Value::Bool(adds_bos)));
     if let Some(template) = &checkpoint.chat_template {
         metadata.push(("tokenizer.chat_template".into(), Value::String(template.clone())));

@@ -36,7 +36,11 @@ impl std::fmt::Debug for ChatTokenizer {
 impl ChatTokenizer {
     /// Wraps `tokenizer`; `eos_token_ids` (end of turn first, then end of text) and `pad_token_id`
     /// must be ids the tokenizer knows.
-    pub fn from_tokenizer(tokenizer: Tokenizer, eos_token_ids: Vec<u32>, pad_token_id: u32) -> Result<Self, WeightsError> {
+    pub fn from_tokenizer(
+        tokenizer: Tokenizer,
+        eos_token_ids: Vec<u32>,
+        pad_token_id: u32,
+    ) -> Result<Self, WeightsError> {
         let mut chat = ChatTokenizer { inner: tokenizer, eos_token_ids: Vec::new(), pad_token_id, bos_token_id: None };
         if eos_token_ids.is_empty() {
             return Err(WeightsError::tokenizer("no end-of-sequence token id given"));
@@ -175,7 +179,8 @@ pub enum PreTokenizer {
     Llama3,
 }
 
-const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 impl PreTokenizer {
@@ -207,12 +212,8 @@ impl PreTokenizer {
     }
 
     fn pre_tokenizer(self) -> Value {
-        let byte_level = |use_regex: bool, trim_offsets: bool| {
-            json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": trim_offsets, "use_regex": use_regex})
-        };
-        let split = |pattern: &str| {
-            json!({"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false})
-        };
+        let byte_level = |use_regex: bool, trim_offsets: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": trim_offsets, "use_regex": use_regex});
+        let split = |pattern: &str| json!({"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false});
         match self {
             PreTokenizer::Qwen2 => {
                 json!({"type": "Sequence", "pretokenizers": [split(QWEN2_PATTERN), byte_level(false, false)]})
@@ -261,11 +262,7 @@ pub fn build_byte_level_bpe(spec: &ByteLevelBpeSpec<'_>) -> Result<Tokenizer, We
     if let Some(types) = spec.token_types
         && types.len() != spec.tokens.len()
     {
-        return Err(WeightsError::tokenizer(format!(
-            "{} token types for {} tokens",
-            types.len(),
-            spec.tokens.len()
-        )));
+        return Err(WeightsError::tokenizer(format!("{} token types for {} tokens", types.len(), spec.tokens.len())));
     }
     for (rank, (left, right)) in spec.merges.iter().enumerate() {
         for part in [left, right] {
@@ -287,7 +284,8 @@ pub fn build_byte_level_bpe(spec: &ByteLevelBpeSpec<'_>) -> Result<Tokenizer, We
             }
         }
     }
-    let byte_level_post = json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false});
+    let byte_level_post =
+        json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false});
     let post_processor = match spec.prepend_bos {
         None => byte_level_post,
         Some(bos) => {

@@ -75,7 +75,10 @@ fn llama_qk_are_stored_permuted_and_qwen_qk_are_not() {
         write_gguf(&path, &original, PreTokenizer::Qwen2, GgmlDType::F32).unwrap();
         let mut file = std::fs::File::open(&path).unwrap();
         let content = gguf_file::Content::read(&mut file).unwrap();
-        for (gguf, hf) in [("blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight"), ("blk.1.attn_k.weight", "model.layers.1.self_attn.k_proj.weight")] {
+        for (gguf, hf) in [
+            ("blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight"),
+            ("blk.1.attn_k.weight", "model.layers.1.self_attn.k_proj.weight"),
+        ] {
             let raw = content.tensor(&mut file, gguf, &Device::Cpu).unwrap().dequantize(&Device::Cpu).unwrap();
             let diff = max_abs_diff(&raw, &original.tensors[hf]);
             assert_eq!(diff > 0.0, permuted, "{architecture:?} {gguf}: diff {diff}");
@@ -117,7 +120,9 @@ fn hf_directory_round_trip_and_gguf_conversion() {
         write_gguf(&gguf, &original, PreTokenizer::Qwen2, GgmlDType::F32).unwrap();
         let from_gguf = load_checkpoint(&gguf, &Device::Cpu, DType::F32).unwrap();
         save_hf_dir(&hf, &from_gguf).unwrap();
-        for file in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+        for file in
+            ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"]
+        {
             assert!(hf.join(file).is_file(), "{file}");
         }
         let from_hf = load_checkpoint(&hf, &Device::Cpu, DType::F32).unwrap();
@@ -176,7 +181,11 @@ fn sharded_directory_with_index_loads() {
     let (mut first, mut second) = (HashMap::new(), HashMap::new());
     let mut weight_map = serde_json::Map::new();
     for (name, tensor) in &original.tensors {
-        let shard = if name.contains("layers.1") { "model-00002-of-00002.safetensors" } else { "model-00001-of-00002.safetensors" };
+        let shard = if name.contains("layers.1") {
+            "model-00002-of-00002.safetensors"
+        } else {
+            "model-00001-of-00002.safetensors"
+        };
         weight_map.insert(name.clone(), serde_json::json!(shard));
         if shard.starts_with("model-00002") { &mut second } else { &mut first }.insert(name.clone(), tensor.clone());
     }
@@ -222,12 +231,18 @@ fn check_tensors_names_the_tensor_and_both_shapes() {
     assert_eq!(err, "missing tensor `model.layers.1.self_attn.k_proj.bias` (expected shape [32])");
 
     let mut wrong = checkpoint.tensors.clone();
-    wrong.insert("model.layers.0.mlp.down_proj.weight".into(), Tensor::zeros((64, 100), DType::F32, &Device::Cpu).unwrap());
+    wrong.insert(
+        "model.layers.0.mlp.down_proj.weight".into(),
+        Tensor::zeros((64, 100), DType::F32, &Device::Cpu).unwrap(),
+    );
     let err = check_tensors(config, &wrong).unwrap_err().to_string();
     assert_eq!(err, "tensor `model.layers.0.mlp.down_proj.weight`: shape [64, 100], expected [64, 128]");
 
     let mut extra = checkpoint.tensors.clone();
-    extra.insert("model.layers.2.mlp.up_proj.weight".into(), Tensor::zeros((128, 64), DType::F32, &Device::Cpu).unwrap());
+    extra.insert(
+        "model.layers.2.mlp.up_proj.weight".into(),
+        Tensor::zeros((128, 64), DType::F32, &Device::Cpu).unwrap(),
+    );
     let err = check_tensors(config, &extra).unwrap_err().to_string();
     assert!(err.starts_with("unexpected tensor `model.layers.2.mlp.up_proj.weight` (shape [128, 64])"), "{err}");
 
@@ -287,7 +302,11 @@ fn unsupported_architecture_and_tokenizer_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gemma.gguf");
     let embed = Tensor::zeros((8, 4), DType::F32, &Device::Cpu).unwrap();
-    write_raw_gguf(&path, &[("general.architecture", Value::String("gemma".into()))], &[("token_embd.weight", embed.clone())]);
+    write_raw_gguf(
+        &path,
+        &[("general.architecture", Value::String("gemma".into()))],
+        &[("token_embd.weight", embed.clone())],
+    );
     let err = load_checkpoint(&path, &Device::Cpu, DType::F32).unwrap_err().to_string();
     assert_eq!(err, "unsupported architecture \"gemma\" (supported: qwen2, llama)");
 
@@ -339,7 +358,10 @@ fn missing_metadata_and_unknown_tensors_are_named() {
     let rope = Tensor::zeros(8, DType::F32, &Device::Cpu).unwrap();
     let path = rewrite("extra.gguf", None, Some(("rope_freqs.weight", rope)));
     let err = load_checkpoint(&path, &Device::Cpu, DType::F32).unwrap_err().to_string();
-    assert!(err.starts_with("unexpected tensor `rope_freqs.weight (GGUF name, no Hugging Face equivalent)` (shape [8])"), "{err}");
+    assert!(
+        err.starts_with("unexpected tensor `rope_freqs.weight (GGUF name, no Hugging Face equivalent)` (shape [8])"),
+        "{err}"
+    );
 
     let path = rewrite("no-merges.gguf", Some("tokenizer.ggml.merges"), None);
     let err = load_checkpoint(&path, &Device::Cpu, DType::F32).unwrap_err().to_string();
@@ -352,7 +374,12 @@ fn files_that_are_not_models_are_rejected() {
     let text = dir.path().join("model.gguf");
     std::fs::write(&text, "not a gguf file at all").unwrap();
     let err = load_checkpoint(&text, &Device::Cpu, DType::F32).unwrap_err().to_string();
-    assert!(err.ends_with("model.gguf: not a model: a file that is not GGUF (expected a .gguf file or a Hugging Face model directory)"), "{err}");
+    assert!(
+        err.ends_with(
+            "model.gguf: not a model: a file that is not GGUF (expected a .gguf file or a Hugging Face model directory)"
+        ),
+        "{err}"
+    );
 
     let truncated = dir.path().join("truncated.gguf");
     let good = dir.path().join("good.gguf");
@@ -365,7 +392,10 @@ fn files_that_are_not_models_are_rejected() {
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).unwrap();
     let err = load_checkpoint(&empty_dir, &Device::Cpu, DType::F32).unwrap_err().to_string();
-    assert!(err.ends_with("not a model: a directory without config.json (expected a Hugging Face model directory)"), "{err}");
+    assert!(
+        err.ends_with("not a model: a directory without config.json (expected a Hugging Face model directory)"),
+        "{err}"
+    );
 
     let err = load_checkpoint(&dir.path().join("absent"), &Device::Cpu, DType::F32).unwrap_err().to_string();
     assert!(err.contains("absent: No such file or directory"), "{err}");

