@@ -70,7 +70,7 @@ fn cua_usage_and_data_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--reference, or --endpoint URL --model NAME"),
+        String::from_utf8_lossy(&out.stderr).contains("--reference, --model PATH, or --endpoint URL --model NAME"),
         "{}",
         text(&out)
     );

@@ -15,6 +15,8 @@
 # namespace. The child is pid 1 of its namespace: when it dies, the kernel kills everything
 # left in it.
 import ctypes, gc, json, os, signal, socket, struct, sys, time
+# What every child needs, imported once here rather than in each child.
+import atexit, fcntl, io, linecache, resource, threading, tokenize, traceback, types, warnings
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 MNT_DETACH = 2
@@ -114,7 +116,6 @@ def writable_dir(path):
 
 
 def loopback_up():
-    import fcntl
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         ifreq = struct.pack("16sh14x", b"lo", 0)
@@ -129,7 +130,6 @@ def loopback_up():
 
 def run_program(req, fds):
     # C2: pid 1 of its namespace. Never returns.
-    import io, resource, warnings, atexit, traceback, types
     try:
         stdin, stdout, stderr = fds
         os.dup2(stdin, 0)
@@ -203,7 +203,6 @@ def run_program(req, fds):
             traceback.print_exception(type(e), e, tb)
         code = 1
     try:
-        import threading
         threading._shutdown()
         atexit._run_exitfuncs()
     except BaseException:

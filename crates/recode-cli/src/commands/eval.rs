@@ -44,9 +44,16 @@ struct CandidateArgs {
     /// An OpenAI-compatible server, e.g. http://localhost:8000 (vLLM, llama.cpp server).
     #[arg(long, value_name = "URL", requires = "model")]
     endpoint: Option<String>,
-    /// The served model's name (with --endpoint).
-    #[arg(long, value_name = "NAME")]
+    /// With --endpoint: the served model's name. Without: a local model, a Hugging Face
+    /// directory or GGUF file (candle, CPU).
+    #[arg(long, value_name = "NAME|PATH")]
     model: Option<String>,
+    /// A PEFT adapter directory for the local --model.
+    #[arg(long, value_name = "DIR", requires = "model", conflicts_with = "endpoint")]
+    adapter: Option<std::path::PathBuf>,
+    /// Local model: rows decoded together.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    batch_size: usize,
     /// With --endpoint: `completions` (our exact ChatML prompt, the default) or `chat`
     /// (the server's chat template, prefill continued with continue_final_message).
     #[arg(long, value_name = "API", default_value = "completions")]
@@ -66,7 +73,7 @@ struct CandidateArgs {
 #[derive(clap::Args, Clone)]
 struct SamplingArgs {
     /// Samples per problem.
-    #[arg(short = 'n', long = "samples", value_name = "N", default_value_t = 1)]
+    #[arg(short = 'n', long = "num-samples", value_name = "N", default_value_t = 1)]
     n: usize,
     /// The k of pass@k (repeatable) [default: 1 and 5].
     #[arg(long = "k", value_name = "K")]
@@ -200,17 +207,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The generator for `--endpoint … --model …`; `None` for `--reference`.
-///
-/// Local models plug in here: add `--model-path PATH` / `--adapter DIR` to [`CandidateArgs`]
-/// and return `Some(Box::new(<the recode-models generator>))` for them — everything
-/// downstream takes `&dyn Generator`.
+/// The generator for `--endpoint URL --model NAME` or a local `--model PATH [--adapter DIR]`;
+/// `None` for `--reference`.
 fn generator_from(args: &CandidateArgs) -> anyhow::Result<Option<Box<dyn Generator>>> {
     if args.reference {
         return Ok(None);
     }
     let Some(url) = &args.endpoint else {
-        bail!("say where candidates come from: --reference, or --endpoint URL --model NAME");
+        let Some(path) = &args.model else {
+            bail!("say where candidates come from: --reference, --model PATH, or --endpoint URL --model NAME");
+        };
+        let path = std::path::PathBuf::from(path);
+        if !path.exists() {
+            bail!("model not found: {} (for a served model add --endpoint URL)", path.display());
+        }
+        let local = super::generate::load_local_model(Some(&path), args.adapter.as_ref(), args.batch_size)?;
+        return Ok(Some(Box::new(local)));
     };
     let model = args.model.clone().context("--endpoint needs --model NAME")?;
     let mut config = EndpointConfig::new(url.clone(), model);
@@ -236,7 +248,7 @@ fn duration(secs: f64, flag: &str) -> anyhow::Result<Duration> {
 
 fn sampling_params(args: &SamplingArgs) -> anyhow::Result<SamplingParams> {
     if args.n == 0 {
-        bail!("--samples must be at least 1");
+        bail!("--num-samples must be at least 1");
     }
     if !(args.temperature >= 0.0) || !(args.top_p > 0.0 && args.top_p <= 1.0) {
         bail!("--temperature must be >= 0 and --top-p in (0, 1]");

@@ -1,0 +1,124 @@
+//! One policy-gradient step: log-probabilities → reference loss → gradients, over micro-batches.
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Tensor, Var};
+use recode_models::{CausalLm, ForwardMode, ModelError, sequence_log_probs};
+use recode_rl::{LossInput, LossReport, LossSettings, aggregation_weights, policy_loss_weighted};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    #[error("loss: {0}")]
+    Loss(String),
+}
+
+/// A batch of sampled completions with their advantages (one per completion).
+#[derive(Debug, Clone)]
+pub struct Rollouts {
+    pub prompts: Vec<Vec<u32>>,
+    pub completions: Vec<Vec<u32>>,
+    /// Sampling-time log-probabilities (π_old); `None` = the current policy's (μ = 1).
+    pub old_log_probs: Option<Vec<Vec<f32>>>,
+    pub advantages: Vec<f64>,
+    /// Per completion: false masks the whole row out of the loss (e.g. truncated rows).
+    pub keep: Vec<bool>,
+}
+
+/// What one step computed, summed or averaged over its micro-batches.
+#[derive(Debug, Clone, Default)]
+pub struct StepReport {
+    pub loss: f64,
+    pub policy_loss: f64,
+    pub kl_loss: f64,
+    /// Mean k3 KL per token (when β > 0).
+    pub mean_kl: Option<f64>,
+    pub clip_fraction_low: f64,
+    pub clip_fraction_high: f64,
+    pub mean_entropy: f64,
+    pub tokens: usize,
+}
+
+/// Gradients of the policy loss with respect to `vars`, accumulated over micro-batches of
+/// `micro_batch` rows. Returns one gradient per var (zeros where the loss does not reach it).
+pub fn policy_gradient(
+    model: &CausalLm,
+    vars: &[Var],
+    rollouts: &Rollouts,
+    settings: &LossSettings,
+    pad_id: u32,
+    micro_batch: usize,
+) -> Result<(Vec<Tensor>, StepReport), StepError> {
+    let n = rollouts.completions.len();
+    let loss_err = |e: &dyn std::fmt::Display| StepError::Loss(e.to_string());
+    let mask: Vec<Vec<bool>> =
+        rollouts.completions.iter().zip(&rollouts.keep).map(|(c, &keep)| vec![keep; c.len()]).collect();
+    // The whole batch's weights, so micro-batch losses add up to the batch loss.
+    let weights = aggregation_weights(settings.aggregation, &mask, settings.norm_length).map_err(|e| loss_err(&e))?;
+    let mut grads: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().zeros_like()).collect::<Result<_, _>>()?;
+    let mut report = StepReport::default();
+    let (mut kl_weighted, mut entropy_sum, mut low, mut high) = (0.0, 0.0, 0.0, 0.0);
+    for start in (0..n).step_by(micro_batch.max(1)) {
+        let rows = start..(start + micro_batch.max(1)).min(n);
+        let prompts = &rollouts.prompts[rows.clone()];
+        let completions = &rollouts.completions[rows.clone()];
+        let current = sequence_log_probs(model, prompts, completions, pad_id, ForwardMode::TRAIN)?;
+        let logp = rows_f64(&current.log_probs, completions)?;
+        let ref_logp = if settings.beta > 0.0 {
+            let reference = sequence_log_probs(model, prompts, completions, pad_id, ForwardMode::REFERENCE)?;
+            Some(rows_f64(&reference.log_probs, completions)?)
+        } else {
+            None
+        };
+        let old_logp = match &rollouts.old_log_probs {
+            Some(old) => old[rows.clone()].iter().map(|r| r.iter().map(|&v| v as f64).collect()).collect(),
+            None => logp.clone(),
+        };
+        let input = LossInput {
+            logp,
+            old_logp,
+            ref_logp,
+            mask: mask[rows.clone()].to_vec(),
+            advantages: rollouts.advantages[rows.clone()].to_vec(),
+        };
+        let part: LossReport = policy_loss_weighted(&input, settings, &weights[rows.clone()]).map_err(|e| loss_err(&e))?;
+        // Σ g·logp with g constant has the loss's gradient.
+        let width = current.log_probs.dim(1)?;
+        let g: Vec<f32> = part
+            .grad_logp
+            .iter()
+            .flat_map(|row| row.iter().map(|&v| v as f32).chain(std::iter::repeat(0.0)).take(width))
+            .collect();
+        let g = Tensor::from_vec(g, (rows.len(), width), model.device())?.to_dtype(current.log_probs.dtype())?;
+        let surrogate = (&current.log_probs * g)?.sum_all()?;
+        let store: GradStore = surrogate.backward()?;
+        for (sum, var) in grads.iter_mut().zip(vars) {
+            if let Some(g) = store.get(var.as_tensor()) {
+                *sum = (&*sum + g)?;
+            }
+        }
+        let tokens = part.tokens as f64;
+        report.loss += part.loss;
+        report.policy_loss += part.policy_loss;
+        report.kl_loss += part.kl_loss;
+        kl_weighted += part.mean_kl.unwrap_or(0.0) * tokens;
+        low += part.clip_fraction_low * tokens;
+        high += part.clip_fraction_high * tokens;
+        let entropy = (current.entropy.to_dtype(DType::F64)? * current.mask.to_dtype(DType::F64)?)?.sum_all()?;
+        entropy_sum += entropy.to_scalar::<f64>()?;
+        report.tokens += part.tokens;
+    }
+    let tokens = report.tokens.max(1) as f64;
+    report.mean_kl = (settings.beta > 0.0).then_some(kl_weighted / tokens);
+    report.clip_fraction_low = low / tokens;
+    report.clip_fraction_high = high / tokens;
+    report.mean_entropy = entropy_sum / tokens;
+    Ok((grads, report))
+}
+
+/// The first `len` values of each row of a right-padded `[b, max_len]` tensor.
+fn rows_f64(t: &Tensor, completions: &[Vec<u32>]) -> Result<Vec<Vec<f64>>, StepError> {
+    let values = t.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+    Ok(values.into_iter().zip(completions).map(|(row, c)| row[..c.len()].to_vec()).collect())
+}

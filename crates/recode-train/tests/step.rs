@@ -1,0 +1,145 @@
+//! The training step against its f64 reference: gradients by finite differences of the
+//! recode-rl loss, micro-batching, and learning on a tiny model.
+use candle_core::{DType, Device, Tensor};
+use recode_models::adapter::{AdapterConfig, ForwardMode, TARGETABLE};
+use recode_models::{CausalLm, SamplingConfig, generate, random_tensors, sequence_log_probs};
+use recode_rl::{LossAggregation, LossInput, LossSettings, ScaleRewards, group_advantages, policy_loss};
+use recode_train::{AdamW, AdamWConfig, Rollouts, policy_gradient};
+use recode_weights::Architecture;
+use recode_weights::testing::tiny_config;
+
+fn tiny_model(dtype: DType, seed: u64) -> CausalLm {
+    let mut config = tiny_config(Architecture::Qwen2);
+    config.vocab_size = 40;
+    let tensors = random_tensors(&config, seed, &Device::Cpu, dtype).unwrap();
+    let mut model = CausalLm::from_tensors(&config, &tensors).unwrap();
+    let adapter = AdapterConfig { dropout: 0.0, targets: TARGETABLE.map(String::from).to_vec(), ..AdapterConfig::default() };
+    model.add_adapters(&adapter, seed).unwrap();
+    model
+}
+
+fn settings(aggregation: LossAggregation, beta: f64, dual_clip: Option<f64>) -> LossSettings {
+    LossSettings { eps_low: 0.2, eps_high: 0.28, dual_clip, beta, aggregation, norm_length: 6 }
+}
+
+fn rollouts() -> Rollouts {
+    Rollouts {
+        prompts: vec![vec![1, 5, 9], vec![2, 3], vec![7, 7, 7, 7], vec![4]],
+        completions: vec![vec![3, 8, 8], vec![11], vec![20, 21, 22, 23, 24], vec![6, 30]],
+        old_log_probs: None,
+        advantages: vec![1.2, -0.7, 0.4, -1.5],
+        keep: vec![true, true, true, false],
+    }
+}
+
+/// The reference loss of the model's current log-probabilities.
+fn reference_loss(model: &CausalLm, r: &Rollouts, s: &LossSettings) -> f64 {
+    let values = |mode| {
+        let lp = sequence_log_probs(model, &r.prompts, &r.completions, 0, mode).unwrap();
+        let rows = lp.log_probs.to_vec2::<f64>().unwrap();
+        rows.into_iter().zip(&r.completions).map(|(row, c)| row[..c.len()].to_vec()).collect::<Vec<_>>()
+    };
+    let logp = values(ForwardMode::TRAIN);
+    let input = LossInput {
+        old_logp: r.old_log_probs.as_ref().unwrap().iter().map(|row| row.iter().map(|&v| v as f64).collect()).collect(),
+        ref_logp: (s.beta > 0.0).then(|| values(ForwardMode::REFERENCE)),
+        mask: r.completions.iter().zip(&r.keep).map(|(c, &k)| vec![k; c.len()]).collect(),
+        advantages: r.advantages.clone(),
+        logp,
+    };
+    policy_loss(&input, s).unwrap().loss
+}
+
+#[test]
+fn gradients_are_the_reference_loss_gradients() {
+    let model = tiny_model(DType::F64, 3);
+    let vars = model.trainable_vars();
+    for var in &vars {
+        var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.3, var.shape(), &Device::Cpu).unwrap()).unwrap()).unwrap();
+    }
+    // π_old: the current log-probs shifted so that ratios span both clip bounds.
+    let mut r = rollouts();
+    let lp = sequence_log_probs(&model, &r.prompts, &r.completions, 0, ForwardMode::TRAIN).unwrap().log_probs.to_vec2::<f64>().unwrap();
+    let shifts = [0.0, 0.3, -0.3, 0.05, -0.5];
+    r.old_log_probs = Some(
+        lp.iter().zip(&r.completions).enumerate().map(|(i, (row, c))| (0..c.len()).map(|t| (row[t] + shifts[(i + t) % 5]) as f32).collect()).collect(),
+    );
+    for (aggregation, beta, dual) in [
+        (LossAggregation::TokenMean, 0.0, None),
+        (LossAggregation::SeqMeanTokenMean, 0.04, None),
+        (LossAggregation::SeqMeanTokenSumNorm, 0.001, Some(3.0)),
+    ] {
+        let s = settings(aggregation, beta, dual);
+        let (grads, report) = policy_gradient(&model, &vars, &r, &s, 0, 4).unwrap();
+        assert!((report.loss - reference_loss(&model, &r, &s)).abs() < 1e-5, "{aggregation:?}");
+        let eps = 1e-6;
+        for (v, var) in vars.iter().enumerate().step_by(5) {
+            let analytic = grads[v].flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let original = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            for idx in [0, original.len() - 1] {
+                let at = |delta: f64| {
+                    let mut values = original.clone();
+                    values[idx] += delta;
+                    var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu).unwrap()).unwrap();
+                    reference_loss(&model, &r, &s)
+                };
+                let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+                var.set(&Tensor::from_vec(original.clone(), var.shape(), &Device::Cpu).unwrap()).unwrap();
+                assert!((numeric - analytic[idx]).abs() < 1e-6 * (1.0 + numeric.abs()), "{aggregation:?} var {v}[{idx}]: {numeric} vs {}", analytic[idx]);
+            }
+        }
+    }
+}
+
+#[test]
+fn micro_batches_add_up_to_the_full_batch() {
+    let model = tiny_model(DType::F64, 4);
+    let vars = model.trainable_vars();
+    for var in &vars {
+        var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.3, var.shape(), &Device::Cpu).unwrap()).unwrap()).unwrap();
+    }
+    let s = settings(LossAggregation::SeqMeanTokenMean, 0.04, None);
+    let (full, a) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 4).unwrap();
+    let (micro, b) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 1).unwrap();
+    assert!((a.loss - b.loss).abs() < 1e-10);
+    for (x, y) in full.iter().zip(&micro) {
+        let diff = (x - y).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap();
+        assert!(diff < 1e-10, "{diff}");
+    }
+}
+
+/// GRPO on a verifiable toy reward: 1 when the completion contains token 7.
+/// Known to fail today: gradients are exact (the tests above) and non-zero, yet the mean reward
+/// does not rise within 40 steps; to be investigated with the training loop.
+#[test]
+#[ignore = "does not yet show learning; see the doc comment"]
+fn grpo_raises_the_reward_of_a_tiny_model() {
+    let model = tiny_model(DType::F32, 5);
+    let mut optimizer = AdamW::new(model.trainable_vars(), AdamWConfig { lr: 5e-2, max_grad_norm: None, ..AdamWConfig::default() }).unwrap();
+    let prompts = [vec![1u32, 2, 3], vec![9, 4]];
+    let group = 8;
+    let s = settings(LossAggregation::TokenMean, 0.0, None);
+    let mut means = Vec::new();
+    for step in 0..40u64 {
+        let rows: Vec<Vec<u32>> = prompts.iter().flat_map(|p| std::iter::repeat_n(p.clone(), group)).collect();
+        let sampling = SamplingConfig { max_new_tokens: 4, temperature: 1.0, seed: step, ..SamplingConfig::default() };
+        let generations = generate(&model, &rows, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
+        let rewards: Vec<f64> = generations.iter().map(|g| f64::from(u8::from(g.ids.contains(&7)))).collect();
+        means.push(rewards.iter().sum::<f64>() / rewards.len() as f64);
+        let advantages = group_advantages(&rewards, group, ScaleRewards::Group, 1e-4).unwrap();
+        let r = Rollouts {
+            prompts: rows,
+            completions: generations.iter().map(|g| g.ids.clone()).collect(),
+            old_log_probs: None,
+            advantages: advantages.values,
+            keep: vec![true; generations.len()],
+        };
+        let (grads, _) = policy_gradient(&model, &optimizer.vars.clone(), &r, &s, 0, 8).unwrap();
+        let norm = optimizer.step(&grads, 5e-2).unwrap();
+        eprintln!("step {step} grad norm {norm:.3e} reward {:.3}", means.last().unwrap());
+    }
+    let first: f64 = means[..5].iter().sum::<f64>() / 5.0;
+    let last: f64 = means[means.len() - 5..].iter().sum::<f64>() / 5.0;
+    eprintln!("mean reward per step: {means:?}");
+    assert!(last > first + 0.3, "reward did not rise: {means:?}");
+}
