@@ -163,7 +163,7 @@ fn usage_errors_are_precise() {
     assert!(err.contains("model not found: /no/such/model"), "{err}");
     let (code, err) = run(&[&base[..], &["--library", "numpy", "--model", "."]].concat());
     assert_eq!(code, Some(2));
-    assert!(err.contains("local models are not wired into `recode migrate` yet"), "{err}");
+    assert!(err.contains("not a model: a directory without config.json"), "{err}");
     let (code, err) = run(&[&base[..], &["--library", "numpy"]].concat());
     assert_eq!(code, Some(2));
     assert!(err.contains("a model is needed"), "{err}");
