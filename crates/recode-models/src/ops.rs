@@ -127,6 +127,16 @@ fn softmax_rows<T: num_traits::Float>(data: &[T], width: usize) -> Vec<T> {
 /// Rows of the LM head processed at once: `chunk × vocab` floats are alive at a time.
 pub const LOG_PROB_CHUNK_ELEMENTS: usize = 1 << 24;
 
+/// Logits in the dtype they are reduced over the vocabulary in: a bf16/f16 sum of 10⁵ terms
+/// stalls at 256 (8-bit mantissa), so half-precision logits are upcast to f32 (as transformers
+/// does); the op's outputs are then f32.
+fn reduction_dtype(logits: Tensor) -> Result<Tensor> {
+    match logits.dtype() {
+        DType::BF16 | DType::F16 => logits.to_dtype(DType::F32),
+        _ => Ok(logits),
+    }
+}
+
 /// Per-row log-probability of `targets[i]` under `softmax(hidden[i] · Wᵀ)`, and the entropy of
 /// that distribution. `hidden: [n, h]`, `lm_head: [vocab, h]` (frozen), `targets: [n]` (u32).
 /// The log-probabilities are differentiable with respect to `hidden`; the entropy is a
@@ -147,7 +157,7 @@ pub fn completion_log_probs(hidden: &Tensor, lm_head: &Tensor, targets: &[u32]) 
     let mut entropies = Vec::with_capacity(n);
     for start in (0..n).step_by(chunk) {
         let len = chunk.min(n - start);
-        let logits = detached.narrow(0, start, len)?.matmul(&lm_head.t()?)?;
+        let logits = reduction_dtype(detached.narrow(0, start, len)?.matmul(&lm_head.t()?)?)?;
         let lse = logits.log_sum_exp(D::Minus1)?; // [len]
         let picked = logits.gather(&targets_t.narrow(0, start, len)?.unsqueeze(1)?, 1)?.squeeze(1)?;
         log_probs.push((picked - &lse)?);
@@ -214,11 +224,12 @@ impl CustomOp1 for CompletionLogProbs {
             let len = self.chunk.min(n - start);
             let h = hidden.narrow(0, start, len)?;
             let g = grad_y.narrow(0, start, len)?.unsqueeze(1)?; // [len, 1]
-            let logits = h.matmul(&self.lm_head.t()?)?;
+            let logits = reduction_dtype(h.matmul(&self.lm_head.t()?)?)?;
             let probs = softmax_last_dim(&logits)?;
+            let g = g.to_dtype(probs.dtype())?;
             let grad_logits = probs.broadcast_mul(&g)?.neg()?;
             let grad_logits = grad_logits.scatter_add(&self.targets.narrow(0, start, len)?.unsqueeze(1)?, &g, 1)?;
-            grads.push(grad_logits.matmul(&self.lm_head)?);
+            grads.push(grad_logits.to_dtype(self.lm_head.dtype())?.matmul(&self.lm_head)?);
         }
         Ok(Some(Tensor::cat(&grads, 0)?))
     }

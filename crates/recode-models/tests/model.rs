@@ -8,6 +8,19 @@ use recode_models::generate::{SamplingConfig, generate};
 use recode_models::{CausalLm, ForwardInput, random_tensors, sequence_log_probs};
 use recode_weights::{Architecture, ModelConfig};
 
+/// The device the tests run on: the CPU, or the first CUDA GPU with `RECODE_TEST_DEVICE=cuda`
+/// (needs the `cuda` feature). One device for the whole binary, created once.
+fn dev() -> Device {
+    static DEVICE: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
+    DEVICE
+        .get_or_init(|| match std::env::var("RECODE_TEST_DEVICE").as_deref() {
+            Err(_) | Ok("") | Ok("cpu") => Device::Cpu,
+            Ok("cuda") => Device::new_cuda(0).unwrap_or_else(|e| panic!("RECODE_TEST_DEVICE=cuda: {e}")),
+            Ok(other) => panic!("RECODE_TEST_DEVICE={other}: expected `cpu` or `cuda`"),
+        })
+        .clone()
+}
+
 fn tiny(architecture: Architecture, tied: bool) -> ModelConfig {
     ModelConfig {
         architecture,
@@ -29,13 +42,13 @@ fn tiny(architecture: Architecture, tied: bool) -> ModelConfig {
 }
 
 fn model(config: &ModelConfig, dtype: DType) -> (CausalLm, HashMap<String, Tensor>) {
-    let tensors = random_tensors(config, 42, &Device::Cpu, dtype).unwrap();
+    let tensors = random_tensors(config, 42, &dev(), dtype).unwrap();
     (CausalLm::from_tensors(config, &tensors).unwrap(), tensors)
 }
 
 /// Full-sequence logits of one unpadded row, `[s, vocab]`.
 fn logits_of(model: &CausalLm, ids: &[u32], mode: ForwardMode) -> Tensor {
-    let (input, _) = ForwardInput::left_padded(&[ids.to_vec()], 0, &Device::Cpu, model.dtype()).unwrap();
+    let (input, _) = ForwardInput::left_padded(&[ids.to_vec()], 0, &dev(), model.dtype()).unwrap();
     let hidden = model.forward(&input, None, mode).unwrap();
     model.logits(&hidden).unwrap().squeeze(0).unwrap()
 }
@@ -53,12 +66,12 @@ fn qwen2_logits_match_candle_stock_model() {
         let config = tiny(Architecture::Qwen2, tied);
         let (ours, tensors) = model(&config, DType::F32);
         let stock_config: qwen2::Config = serde_json::from_str(&config.to_hf_json()).unwrap();
-        let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &dev());
         let mut stock = qwen2::ModelForCausalLM::new(&stock_config, vb).unwrap();
         let full = logits_of(&ours, &IDS, ForwardMode::INFERENCE);
         for len in 1..=IDS.len() {
             stock.clear_kv_cache();
-            let input = Tensor::new(&IDS[..len], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+            let input = Tensor::new(&IDS[..len], &dev()).unwrap().unsqueeze(0).unwrap();
             let last = stock.forward(&input, 0).unwrap().flatten_all().unwrap();
             let diff = max_abs_diff(&last, &full.get(len - 1).unwrap());
             assert!(diff < 1e-4, "tied={tied} len={len}: max |Δlogit| = {diff}");
@@ -74,12 +87,12 @@ fn llama_logits_match_candle_stock_model() {
         let (ours, tensors) = model(&config, DType::F32);
         let stock_config: llama::LlamaConfig = serde_json::from_str(&config.to_hf_json()).unwrap();
         let stock_config = stock_config.into_config(false);
-        let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::F32, &dev());
         let stock = llama::Llama::load(vb, &stock_config).unwrap();
         let full = logits_of(&ours, &IDS, ForwardMode::INFERENCE);
         for len in 1..=IDS.len() {
-            let mut cache = llama::Cache::new(false, DType::F32, &stock_config, &Device::Cpu).unwrap();
-            let input = Tensor::new(&IDS[..len], &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+            let mut cache = llama::Cache::new(false, DType::F32, &stock_config, &dev()).unwrap();
+            let input = Tensor::new(&IDS[..len], &dev()).unwrap().unsqueeze(0).unwrap();
             let last = stock.forward(&input, 0, &mut cache).unwrap().flatten_all().unwrap();
             let diff = max_abs_diff(&last, &full.get(len - 1).unwrap());
             assert!(diff < 1e-4, "tied={tied} len={len}: max |Δlogit| = {diff}");
@@ -92,7 +105,7 @@ fn left_padding_and_batch_neighbours_do_not_change_a_row() {
     let config = tiny(Architecture::Qwen2, false);
     let (m, _) = model(&config, DType::F32);
     let rows = vec![IDS[..4].to_vec(), IDS.to_vec(), IDS[2..7].to_vec()];
-    let (input, _) = ForwardInput::left_padded(&rows, 0, &Device::Cpu, DType::F32).unwrap();
+    let (input, _) = ForwardInput::left_padded(&rows, 0, &dev(), DType::F32).unwrap();
     let batched = m.logits(&m.forward(&input, None, ForwardMode::INFERENCE).unwrap()).unwrap();
     let width = IDS.len();
     for (r, row) in rows.iter().enumerate() {
@@ -188,7 +201,7 @@ fn fresh_adapters_and_adapters_off_give_the_base_model() {
         assert!(max_abs_diff(&base, &logits_of(&m, &IDS, ForwardMode::INFERENCE)) < 1e-5);
         // Move B (and the magnitude) away from their initial values.
         for var in m.trainable_vars() {
-            let noise = Tensor::randn(0f32, 0.3, var.shape(), &Device::Cpu).unwrap();
+            let noise = Tensor::randn(0f32, 0.3, var.shape(), &dev()).unwrap();
             var.set(&(var.as_tensor() + noise).unwrap()).unwrap();
         }
         let adapted = logits_of(&m, &IDS, ForwardMode::INFERENCE);
@@ -212,7 +225,7 @@ fn peft_files_round_trip_with_peft_names() {
     }
     let dir = tempfile::tempdir().unwrap();
     m.save_adapters(dir.path(), "tiny").unwrap();
-    let saved = candle_core::safetensors::load(dir.path().join("adapter_model.safetensors"), &Device::Cpu).unwrap();
+    let saved = candle_core::safetensors::load(dir.path().join("adapter_model.safetensors"), &dev()).unwrap();
     let mut names: Vec<&String> = saved.keys().collect();
     names.sort();
     assert_eq!(names.len(), 12, "{names:?}");
@@ -230,7 +243,7 @@ fn peft_files_round_trip_with_peft_names() {
 
     // A tensor of the wrong shape is named in the error.
     let mut bad = saved.clone();
-    bad.insert("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight".into(), Tensor::zeros((8, 31), DType::F32, &Device::Cpu).unwrap());
+    bad.insert("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight".into(), Tensor::zeros((8, 31), DType::F32, &dev()).unwrap());
     candle_core::safetensors::save(&bad, dir.path().join("adapter_model.safetensors")).unwrap();
     let err = CausalLm::from_tensors(&config, &tensors).unwrap().load_adapters(dir.path()).unwrap_err().to_string();
     assert!(err.contains("layers.1.self_attn.q_proj.lora_A.weight") && err.contains("[8, 31]") && err.contains("[8, 32]"), "{err}");
@@ -243,7 +256,7 @@ fn missing_and_misshapen_base_tensors_are_named() {
     tensors.remove("model.layers.1.mlp.up_proj.weight");
     let err = CausalLm::from_tensors(&config, &tensors).unwrap_err().to_string();
     assert!(err.contains("model.layers.1.mlp.up_proj.weight") && err.contains("[48, 32]"), "{err}");
-    tensors.insert("model.layers.1.mlp.up_proj.weight".into(), Tensor::zeros((32, 48), DType::F32, &Device::Cpu).unwrap());
+    tensors.insert("model.layers.1.mlp.up_proj.weight".into(), Tensor::zeros((32, 48), DType::F32, &dev()).unwrap());
     let err = CausalLm::from_tensors(&config, &tensors).unwrap_err().to_string();
     assert!(err.contains("[32, 48]") && err.contains("expected [48, 32]"), "{err}");
 }
@@ -269,9 +282,9 @@ fn gradients_match_finite_differences() {
         };
         m.add_adapters(&adapter, 5).unwrap();
         for var in m.trainable_vars() {
-            var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.2, var.shape(), &Device::Cpu).unwrap()).unwrap()).unwrap();
+            var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.2, var.shape(), &dev()).unwrap()).unwrap()).unwrap();
         }
-        let weights = Tensor::new(&[[1.0f64, -0.5, 2.0], [0.7, 1.3, 0.0]], &Device::Cpu).unwrap();
+        let weights = Tensor::new(&[[1.0f64, -0.5, 2.0], [0.7, 1.3, 0.0]], &dev()).unwrap();
         let loss = weighted_log_prob(&m, &weights);
         let grads = loss.backward().unwrap();
         let eps = 1e-5;
@@ -290,11 +303,11 @@ fn gradients_match_finite_differences() {
                 let eval = |delta: f64| {
                     let mut values = original.clone();
                     values[idx] += delta;
-                    var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu).unwrap()).unwrap();
+                    var.set(&Tensor::from_vec(values, var.shape(), &dev()).unwrap()).unwrap();
                     weighted_log_prob(&m, &weights).to_scalar::<f64>().unwrap()
                 };
                 let numeric = (eval(eps) - eval(-eps)) / (2.0 * eps);
-                var.set(&Tensor::from_vec(original.clone(), var.shape(), &Device::Cpu).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(original.clone(), var.shape(), &dev()).unwrap()).unwrap();
                 let err = (numeric - analytic[idx]).abs();
                 assert!(err < 1e-6 * (1.0 + numeric.abs()), "{kind:?} var {v} idx {idx}: numeric {numeric} analytic {}", analytic[idx]);
                 checked += 1;
@@ -306,9 +319,9 @@ fn gradients_match_finite_differences() {
 
 #[test]
 fn frozen_linear_gradients_equal_the_plain_matmul_ones() {
-    let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (5, 7), &Device::Cpu).unwrap()).unwrap();
-    let w = Tensor::randn(0f32, 1.0, (3, 7), &Device::Cpu).unwrap();
-    let g = Tensor::randn(0f32, 1.0, (5, 3), &Device::Cpu).unwrap();
+    let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (5, 7), &dev()).unwrap()).unwrap();
+    let w = Tensor::randn(0f32, 1.0, (3, 7), &dev()).unwrap();
+    let g = Tensor::randn(0f32, 1.0, (5, 3), &dev()).unwrap();
     let ours = recode_models::ops::frozen_linear(x.as_tensor(), &w).unwrap();
     let plain = x.as_tensor().matmul(&w.t().unwrap()).unwrap();
     assert!(max_abs_diff(&ours, &plain) < 1e-6);
@@ -316,8 +329,8 @@ fn frozen_linear_gradients_equal_the_plain_matmul_ones() {
     let grad_plain = (plain * &g).unwrap().sum_all().unwrap().backward().unwrap();
     assert!(max_abs_diff(grad_ours.get(x.as_tensor()).unwrap(), grad_plain.get(x.as_tensor()).unwrap()) < 1e-5);
     // The fused softmax against candle's composite one, values and gradients.
-    let s = Var::from_tensor(&Tensor::randn(0f32, 3.0, (4, 9), &Device::Cpu).unwrap()).unwrap();
-    let h = Tensor::randn(0f32, 1.0, (4, 9), &Device::Cpu).unwrap();
+    let s = Var::from_tensor(&Tensor::randn(0f32, 3.0, (4, 9), &dev()).unwrap()).unwrap();
+    let h = Tensor::randn(0f32, 1.0, (4, 9), &dev()).unwrap();
     let a = recode_models::ops::softmax_last_dim(s.as_tensor()).unwrap();
     let b = candle_nn::ops::softmax(s.as_tensor(), D::Minus1).unwrap();
     assert!(max_abs_diff(&a, &b) < 1e-6);
@@ -328,19 +341,44 @@ fn frozen_linear_gradients_equal_the_plain_matmul_ones() {
 
 #[test]
 fn chunked_log_probs_equal_the_full_log_softmax() {
-    let hidden = Var::from_tensor(&Tensor::randn(0f32, 1.0, (6, 8), &Device::Cpu).unwrap()).unwrap();
-    let head = Tensor::randn(0f32, 1.0, (50, 8), &Device::Cpu).unwrap();
+    let hidden = Var::from_tensor(&Tensor::randn(0f32, 1.0, (6, 8), &dev()).unwrap()).unwrap();
+    let head = Tensor::randn(0f32, 1.0, (50, 8), &dev()).unwrap();
     let targets = [3u32, 49, 0, 7, 7, 21];
     let (lp, entropy) = recode_models::ops::completion_log_probs(hidden.as_tensor(), &head, &targets).unwrap();
     let logits = hidden.as_tensor().matmul(&head.t().unwrap()).unwrap();
     let full = candle_nn::ops::log_softmax(&logits, D::Minus1).unwrap();
-    let idx = Tensor::new(&targets, &Device::Cpu).unwrap().unsqueeze(1).unwrap();
+    let idx = Tensor::new(&targets, &dev()).unwrap().unsqueeze(1).unwrap();
     let expected = full.gather(&idx, 1).unwrap().squeeze(1).unwrap();
     assert!(max_abs_diff(&lp, &expected) < 1e-5);
     let expected_entropy = (full.exp().unwrap() * &full).unwrap().sum(1).unwrap().neg().unwrap();
     assert!(max_abs_diff(&entropy, &expected_entropy) < 1e-4);
-    let w = Tensor::new(&[1f32, 2.0, -1.0, 0.5, 0.5, 3.0], &Device::Cpu).unwrap();
+    let w = Tensor::new(&[1f32, 2.0, -1.0, 0.5, 0.5, 3.0], &dev()).unwrap();
     let g1 = (lp * &w).unwrap().sum_all().unwrap().backward().unwrap();
     let g2 = (expected * &w).unwrap().sum_all().unwrap().backward().unwrap();
     assert!(max_abs_diff(g1.get(hidden.as_tensor()).unwrap(), g2.get(hidden.as_tensor()).unwrap()) < 1e-4);
+}
+
+/// Half-precision models reduce over the vocabulary in f32: a bf16 sum over 30,000 logits would
+/// stall at 256 and give log-probabilities off by several nats.
+#[test]
+fn bf16_log_probs_and_their_gradients_follow_f32() {
+    let vocab = 30_000;
+    let hidden = Tensor::randn(0f32, 1.0, (4, 16), &dev()).unwrap();
+    let head = (Tensor::randn(0f32, 1.0, (vocab, 16), &dev()).unwrap() * 0.1).unwrap();
+    let targets = [3u32, 29_999, 0, 12_345];
+    let run = |dtype: DType| {
+        let h = Var::from_tensor(&hidden.to_dtype(dtype).unwrap()).unwrap();
+        let (lp, entropy) = recode_models::ops::completion_log_probs(h.as_tensor(), &head.to_dtype(dtype).unwrap(), &targets).unwrap();
+        assert_eq!(lp.dtype(), DType::F32, "{dtype:?} log-probs come out in f32");
+        let grads = lp.sum_all().unwrap().backward().unwrap();
+        let g = grads.get(h.as_tensor()).unwrap().to_dtype(DType::F32).unwrap();
+        assert_eq!(grads.get(h.as_tensor()).unwrap().dtype(), dtype);
+        (lp, entropy, g)
+    };
+    let (lp32, e32, g32) = run(DType::F32);
+    let (lp16, e16, g16) = run(DType::BF16);
+    // bf16 rounding of the inputs alone moves each logit by ~1e-2.
+    assert!(max_abs_diff(&lp32, &lp16) < 0.05, "{lp32} vs {lp16}");
+    assert!(max_abs_diff(&e32, &e16) < 0.05);
+    assert!(max_abs_diff(&g32, &g16) < 0.05);
 }
