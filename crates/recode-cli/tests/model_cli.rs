@@ -189,9 +189,27 @@ fn merge_writes_the_adapted_weights_and_names_a_bad_adapter() {
     let merged = load_checkpoint(&dir.path().join("merged"), &Device::Cpu, DType::F32).unwrap();
     let expected = model.merged_tensors().unwrap();
     let q = "model.layers.0.self_attn.q_proj.weight";
-    let diff: f32 = (&merged.tensors[q] - &expected[q]).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar().unwrap();
+    let diff: f32 = (&merged.tensors[q] - &expected[q])
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap();
     assert!(diff < 1e-6, "{diff}");
-    let moved: f32 = (&merged.tensors[q] - &base.tensors[q]).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar().unwrap();
+    let moved: f32 = (&merged.tensors[q] - &base.tensors[q])
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap();
     assert!(moved > 1e-3, "the merge changed nothing");
     let out = recode(dir.path(), &["model", "merge", "base", "missing", "--out", "m2"], &[]);
     assert!(!out.status.success());

@@ -21,7 +21,12 @@ fn main() {
     let mut config = tiny_config(Architecture::Qwen2);
     config.vocab_size = tokenizer.vocab_size();
     let tensors = random_tensors(&config, 7, &Device::Cpu, DType::F32).unwrap();
-    let base = Checkpoint { config: config.clone(), tensors: tensors.clone(), tokenizer: tokenizer.clone(), chat_template: None };
+    let base = Checkpoint {
+        config: config.clone(),
+        tensors: tensors.clone(),
+        tokenizer: tokenizer.clone(),
+        chat_template: None,
+    };
     save_hf_dir(&out.join("base"), &base).unwrap();
     let mut expected = serde_json::Map::new();
     expected.insert("ids".into(), serde_json::json!(IDS));
@@ -30,7 +35,12 @@ fn main() {
     for kind in [AdapterKind::Lora, AdapterKind::Dora] {
         let name = format!("{kind:?}").to_lowercase();
         let mut model = CausalLm::from_tensors(&config, &tensors).unwrap();
-        let adapter = AdapterConfig { kind, targets: recode_models::adapter::TARGETABLE.map(String::from).to_vec(), layers: Some(vec![0, 1]), ..AdapterConfig::default() };
+        let adapter = AdapterConfig {
+            kind,
+            targets: recode_models::adapter::TARGETABLE.map(String::from).to_vec(),
+            layers: Some(vec![0, 1]),
+            ..AdapterConfig::default()
+        };
         model.add_adapters(&adapter, 11).unwrap();
         for (i, var) in model.trainable_vars().iter().enumerate() {
             let noise = Tensor::randn(0f32, 0.2, var.shape(), &Device::Cpu).unwrap();
@@ -39,7 +49,12 @@ fn main() {
         }
         model.save_adapters(&out.join(&name), "base").unwrap();
         expected.insert(name.clone(), serde_json::json!(logits(&model, ForwardMode::INFERENCE)));
-        let merged = Checkpoint { config: config.clone(), tensors: model.merged_tensors().unwrap(), tokenizer: tokenizer.clone(), chat_template: None };
+        let merged = Checkpoint {
+            config: config.clone(),
+            tensors: model.merged_tensors().unwrap(),
+            tokenizer: tokenizer.clone(),
+            chat_template: None,
+        };
         save_hf_dir(&out.join(format!("{name}-merged")), &merged).unwrap();
     }
     std::fs::write(out.join("expected.json"), serde_json::to_string(&expected).unwrap()).unwrap();

@@ -261,7 +261,11 @@ pub fn parse_peft_config(text: &str, file: &Path) -> Result<AdapterConfig, Model
         Some(_) => return Err(err("`layers_to_transform`: expected an integer or a list".into())),
     };
     Ok(AdapterConfig {
-        kind: if get("use_dora").and_then(Value::as_bool).unwrap_or(false) { AdapterKind::Dora } else { AdapterKind::Lora },
+        kind: if get("use_dora").and_then(Value::as_bool).unwrap_or(false) {
+            AdapterKind::Dora
+        } else {
+            AdapterKind::Lora
+        },
         rank: rank as usize,
         alpha,
         dropout: get("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),

@@ -15,7 +15,13 @@ pub struct KvCache {
 
 impl KvCache {
     /// Room for `capacity` columns of `batch` rows.
-    pub fn new(config: &ModelConfig, batch: usize, capacity: usize, device: &Device, dtype: DType) -> Result<Self, ModelError> {
+    pub fn new(
+        config: &ModelConfig,
+        batch: usize,
+        capacity: usize,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self, ModelError> {
         let shape = (batch, config.num_key_value_heads, capacity, config.head_dim);
         let layers = (0..config.num_hidden_layers)
             .map(|_| Ok((Tensor::zeros(shape, dtype, device)?, Tensor::zeros(shape, dtype, device)?)))

@@ -121,8 +121,10 @@ pub fn generate_with_streams(
     let device = model.device().clone();
     let dtype = model.dtype();
     let prompt_len = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    let mut out: Vec<Generation> =
-        prompts.iter().map(|_| Generation { ids: Vec::new(), log_probs: Vec::new(), finish: FinishReason::Length }).collect();
+    let mut out: Vec<Generation> = prompts
+        .iter()
+        .map(|_| Generation { ids: Vec::new(), log_probs: Vec::new(), finish: FinishReason::Length })
+        .collect();
     if config.max_new_tokens == 0 {
         return Ok(out);
     }
@@ -188,10 +190,8 @@ pub fn generate_with_streams(
 /// Draws one token from `logits` and returns it with its log-probability.
 pub fn sample(logits: &[f32], config: &SamplingConfig, rng: &mut SplitMix64) -> (u32, f32) {
     if config.temperature == 0.0 {
-        let (best, _) = logits
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+        let (best, _) =
+            logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
         return (best as u32, logits[best] - log_sum_exp(logits.iter().copied()));
     }
     let inv_t = (1.0 / config.temperature) as f32;

@@ -29,7 +29,8 @@ impl LocalModel {
     pub fn load(path: &Path, adapter: Option<&Path>, device: &Device, dtype: DType) -> Result<Self, ModelError> {
         let checkpoint = load_checkpoint(path, device, dtype)?;
         let mut model = CausalLm::from_tensors(&checkpoint.config, &checkpoint.tensors)?;
-        let mut description = format!("{} ({:?}, {})", path.display(), dtype, if device.is_cpu() { "cpu" } else { "gpu" });
+        let mut description =
+            format!("{} ({:?}, {})", path.display(), dtype, if device.is_cpu() { "cpu" } else { "gpu" });
         if let Some(dir) = adapter {
             model.load_adapters(dir)?;
             description.push_str(&format!(" + adapter {}", dir.display()));
@@ -46,7 +47,12 @@ impl LocalModel {
     }
 
     /// Samples one completion per `(prompt ids, stream)`, in batches of similar lengths.
-    pub fn generate_ids(&self, prompts: &[Vec<u32>], streams: &[u64], config: &SamplingConfig) -> Result<Vec<Generation>, ModelError> {
+    pub fn generate_ids(
+        &self,
+        prompts: &[Vec<u32>],
+        streams: &[u64],
+        config: &SamplingConfig,
+    ) -> Result<Vec<Generation>, ModelError> {
         let mut order: Vec<usize> = (0..prompts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(prompts[i].len()));
         let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
@@ -105,7 +111,11 @@ impl Generator for LocalModel {
         self.description.clone()
     }
 
-    fn generate(&self, prompts: &[Vec<Message>], params: &SamplingParams) -> Result<Vec<Vec<Completion>>, GenerateError> {
+    fn generate(
+        &self,
+        prompts: &[Vec<Message>],
+        params: &SamplingParams,
+    ) -> Result<Vec<Vec<Completion>>, GenerateError> {
         let model_err = |e: ModelError| GenerateError::Model(e.to_string());
         let mut rows = Vec::with_capacity(prompts.len() * params.n);
         let mut streams = Vec::with_capacity(prompts.len() * params.n);
@@ -125,7 +135,8 @@ impl Generator for LocalModel {
         for _ in prompts {
             let mut completions = Vec::with_capacity(params.n);
             for g in it.by_ref().take(params.n) {
-                completions.push(Completion { text: self.completion_text(g).map_err(model_err)?, truncated: g.truncated() });
+                completions
+                    .push(Completion { text: self.completion_text(g).map_err(model_err)?, truncated: g.truncated() });
             }
             out.push(completions);
         }

@@ -16,7 +16,7 @@ use crate::adapter::{
 };
 use crate::cache::KvCache;
 use crate::error::ModelError;
-use crate::ops::softmax_last_dim;
+use crate::ops::masked_softmax;
 use crate::rng::SplitMix64;
 
 /// Added to the attention scores of masked positions. Finite, so that a query with no visible
@@ -73,17 +73,19 @@ impl ForwardInput {
 
     /// Left-pads `rows` to a common length: the input for a full (uncached) forward pass, and
     /// each row's validity mask.
-    pub fn left_padded(rows: &[Vec<u32>], pad: u32, device: &Device, dtype: DType) -> Result<(Self, Vec<Vec<bool>>), ModelError> {
+    pub fn left_padded(
+        rows: &[Vec<u32>],
+        pad: u32,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<(Self, Vec<Vec<bool>>), ModelError> {
         let len = rows.iter().map(Vec::len).max().unwrap_or(0);
         if rows.iter().any(Vec::is_empty) {
             return Err(ModelError::InvalidRequest("an empty sequence".into()));
         }
-        let ids: Vec<Vec<u32>> = rows
-            .iter()
-            .map(|r| std::iter::repeat_n(pad, len - r.len()).chain(r.iter().copied()).collect())
-            .collect();
-        let valid: Vec<Vec<bool>> =
-            rows.iter().map(|r| (0..len).map(|j| j >= len - r.len()).collect()).collect();
+        let ids: Vec<Vec<u32>> =
+            rows.iter().map(|r| std::iter::repeat_n(pad, len - r.len()).chain(r.iter().copied()).collect()).collect();
+        let valid: Vec<Vec<bool>> = rows.iter().map(|r| (0..len).map(|j| j >= len - r.len()).collect()).collect();
         Ok((ForwardInput::new(&ids, &valid, device, dtype)?, valid))
     }
 }
@@ -153,7 +155,12 @@ fn module_prefix(module: &str) -> &'static str {
 }
 
 /// Random weights for tests: N(0, 0.02²) matrices, norms near 1, small biases.
-pub fn random_tensors(config: &ModelConfig, seed: u64, device: &Device, dtype: DType) -> Result<HashMap<String, Tensor>, ModelError> {
+pub fn random_tensors(
+    config: &ModelConfig,
+    seed: u64,
+    device: &Device,
+    dtype: DType,
+) -> Result<HashMap<String, Tensor>, ModelError> {
     let mut rng = SplitMix64::new(seed);
     let mut out = HashMap::new();
     for (name, shape) in expected_tensors(config) {
@@ -220,7 +227,14 @@ impl CausalLm {
         }
         let embed = take("model.embed_tokens.weight")?;
         let lm_head = if config.tie_word_embeddings { embed.clone() } else { take("lm_head.weight")? };
-        Ok(CausalLm { config: config.clone(), embed, layers, norm: take("model.norm.weight")?, lm_head, adapter_config: None })
+        Ok(CausalLm {
+            config: config.clone(),
+            embed,
+            layers,
+            norm: take("model.norm.weight")?,
+            lm_head,
+            adapter_config: None,
+        })
     }
 
     pub fn device(&self) -> &Device {
@@ -246,8 +260,11 @@ impl CausalLm {
         let mut rng = SplitMix64::new(seed);
         for (l, layer) in self.layers.iter_mut().enumerate() {
             for (module, linear) in layer.linears_mut() {
-                linear.adapter =
-                    if config.applies_to(l, module) { Some(Adapter::init(&linear.weight, config, &mut rng)?) } else { None };
+                linear.adapter = if config.applies_to(l, module) {
+                    Some(Adapter::init(&linear.weight, config, &mut rng)?)
+                } else {
+                    None
+                };
             }
         }
         self.adapter_config = Some(config.clone());
@@ -275,8 +292,12 @@ impl CausalLm {
     /// Writes `adapter_config.json` and `adapter_model.safetensors` (PEFT layout) into `dir`.
     /// Each file is written to a temporary name and renamed into place.
     pub fn save_adapters(&self, dir: &Path, base_model: &str) -> Result<(), ModelError> {
-        let config = self.adapter_config.as_ref().ok_or_else(|| ModelError::Adapter("the model has no adapters".into()))?;
-        let io = |path: &Path, e: &dyn std::fmt::Display| ModelError::Io { path: path.display().to_string(), message: e.to_string() };
+        let config =
+            self.adapter_config.as_ref().ok_or_else(|| ModelError::Adapter("the model has no adapters".into()))?;
+        let io = |path: &Path, e: &dyn std::fmt::Display| ModelError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
         std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
         let tensors = peft_tensors(&self.adapters())?;
         let weights = dir.join("adapter_model.safetensors");
@@ -305,7 +326,9 @@ impl CausalLm {
         let mut tensors = candle_core::safetensors::load(&weights_path, self.device())?;
         let dtype = self.dtype();
         let mut take = |name: String, shape: &[usize]| -> Result<Var, ModelError> {
-            let t = tensors.remove(&name).ok_or_else(|| ModelError::MissingTensor { name: name.clone(), expected: shape.to_vec() })?;
+            let t = tensors
+                .remove(&name)
+                .ok_or_else(|| ModelError::MissingTensor { name: name.clone(), expected: shape.to_vec() })?;
             if t.dims() != shape {
                 return Err(ModelError::ShapeMismatch { name, expected: shape.to_vec(), found: t.dims().to_vec() });
             }
@@ -367,7 +390,12 @@ impl CausalLm {
 
     /// Hidden states after the final norm, `[b, s, hidden]`. With a cache, the new keys and
     /// values are appended to it (the caller advances it with [`KvCache::advance`]).
-    pub fn forward(&self, input: &ForwardInput, mut cache: Option<&mut KvCache>, mode: ForwardMode) -> Result<Tensor, ModelError> {
+    pub fn forward(
+        &self,
+        input: &ForwardInput,
+        mut cache: Option<&mut KvCache>,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
         let (b, s) = input.ids.dims2()?;
         let c = &self.config;
         let mut x = self.embed.index_select(&input.ids.flatten_all()?, 0)?; // [b·s, h]
@@ -446,10 +474,10 @@ impl CausalLm {
         };
         let t = k.dim(2)?;
         // Query heads grouped by their key/value head: no copy of K and V per query head.
-        let q = q.reshape((b, kv_heads, groups * s, d))?;
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (d as f64).sqrt()))?;
-        let scores = scores.reshape((b, kv_heads, groups, s, t))?.broadcast_add(&bias.unsqueeze(2)?)?;
-        let probs = softmax_last_dim(&scores)?.reshape((b, kv_heads, groups * s, t))?;
+        // Scaling q rather than the scores saves a pass over the [b, heads, s, t] tensor.
+        let q = (q.reshape((b, kv_heads, groups * s, d))? * (1.0 / (d as f64).sqrt()))?;
+        let scores = q.matmul(&k.t()?)?.reshape((b, heads, s, t))?;
+        let probs = masked_softmax(&scores, bias)?.reshape((b, kv_heads, groups * s, t))?;
         let out = probs.matmul(&v)?.reshape((b, heads, s, d))?.transpose(1, 2)?.reshape((b * s, heads * d))?;
         Ok(layer.attn.o.forward(&out, mode)?)
     }

@@ -3,18 +3,19 @@
 //! - [`frozen_linear`]: `x · Wᵀ` whose backward returns only the input gradient. candle's
 //!   matmul backward always computes both operands' gradients, so a frozen 0.5B base model
 //!   would pay a weight-sized gradient per layer that is then thrown away.
-//! - [`softmax_last_dim`]: a fused softmax whose backward keeps only its output, instead of
-//!   the three score-sized intermediates of the composite `exp / sum` form.
+//! - [`masked_softmax`] (attention) and [`softmax_last_dim`]: fused softmaxes whose backward
+//!   keeps only the output and runs in one pass, instead of the score-sized intermediates of
+//!   the composite `add / exp / sum` forms (each a fresh allocation the size of `[b, heads, s, t]`).
 //! - [`completion_log_probs`]: LM head + log-softmax + gather at chosen positions, computed
 //!   in chunks forward and recomputed in chunks backward, so memory does not scale with
 //!   positions × vocabulary.
 //!
-//! Each has a CPU and a CUDA forward (the backward is written in tensor ops, so it runs on
-//! either).
+//! `frozen_linear` and `completion_log_probs` have a CPU and a CUDA forward (their backward is
+//! written in tensor ops, so it runs on either); off the CPU the softmaxes are candle's ops.
 use std::sync::{Arc, Mutex};
 
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CudaStorage, CustomOp1, D, DType, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CudaStorage, CustomOp1, CustomOp2, D, DType, Layout, Result, Shape, Storage, Tensor};
 
 /// `x · Wᵀ` for `x: [n, in]` and a frozen `W: [out, in]`; no gradient flows to `W`.
 pub fn frozen_linear(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
@@ -91,9 +92,9 @@ impl CustomOp1 for SoftmaxLastDim {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (start, end) = layout.contiguous_offsets().ok_or_else(|| candle_core::Error::RequiresContiguous {
-            op: "softmax-last-dim",
-        })?;
+        let (start, end) = layout
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::RequiresContiguous { op: "softmax-last-dim" })?;
         let width = layout.dims().last().copied().unwrap_or(1).max(1);
         let out = match storage {
             CpuStorage::F32(data) => CpuStorage::F32(softmax_rows(&data[start..end], width)),
@@ -104,9 +105,133 @@ impl CustomOp1 for SoftmaxLastDim {
     }
 
     fn bwd(&self, _x: &Tensor, y: &Tensor, grad_y: &Tensor) -> Result<Option<Tensor>> {
-        let dot = (grad_y * y)?.sum_keepdim(D::Minus1)?;
-        Ok(Some((y * grad_y.broadcast_sub(&dot)?)?))
+        Ok(Some(softmax_backward(y, grad_y)?))
     }
+}
+
+/// `softmax(scores + bias)` over the last dimension, with `scores: [b, heads, s, t]` and the
+/// attention bias `bias: [b, 1, s, t]` broadcast over the heads. On the CPU (f32, f64) one
+/// fused pass: neither `scores + bias` nor a copy of it is materialised, and the backward is
+/// one pass too. Elsewhere candle's composite ops.
+pub fn masked_softmax(scores: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let (b, _, s, t) = scores.dims4()?;
+    if bias.dims() != [b, 1, s, t] {
+        candle_core::bail!("masked-softmax: bias {:?} for scores {:?}", bias.dims(), scores.dims())
+    }
+    if scores.device().is_cpu() && matches!(scores.dtype(), DType::F32 | DType::F64) && bias.dtype() == scores.dtype() {
+        scores.contiguous()?.apply_op2(&bias.contiguous()?, MaskedSoftmax)
+    } else {
+        candle_nn::ops::softmax(&scores.broadcast_add(bias)?, D::Minus1)
+    }
+}
+
+struct MaskedSoftmax;
+
+impl CustomOp2 for MaskedSoftmax {
+    fn name(&self) -> &'static str {
+        "masked-softmax"
+    }
+
+    fn cpu_fwd(&self, scores: &CpuStorage, l1: &Layout, bias: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let offsets =
+            |l: &Layout| l.contiguous_offsets().ok_or(candle_core::Error::RequiresContiguous { op: "masked-softmax" });
+        let ((a, a_end), (m, m_end)) = (offsets(l1)?, offsets(l2)?);
+        let (_, heads, s, t) = l1.shape().dims4()?;
+        let out = match (scores, bias) {
+            (CpuStorage::F32(x), CpuStorage::F32(bias)) => {
+                CpuStorage::F32(masked_softmax_rows(&x[a..a_end], &bias[m..m_end], heads, s, t))
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(bias)) => {
+                CpuStorage::F64(masked_softmax_rows(&x[a..a_end], &bias[m..m_end], heads, s, t))
+            }
+            _ => candle_core::bail!("masked-softmax: expected f32 or f64 scores and bias of the same dtype"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _scores: &Tensor,
+        _bias: &Tensor,
+        y: &Tensor,
+        grad_y: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        // The bias is a constant mask.
+        Ok((Some(softmax_backward(y, grad_y)?), None))
+    }
+}
+
+fn masked_softmax_rows<T: num_traits::Float>(x: &[T], bias: &[T], heads: usize, s: usize, t: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len()];
+    for (r, (row, out)) in x.chunks(t).zip(out.chunks_mut(t)).enumerate() {
+        // Row r is (batch, head, query) = (r / (heads·s), ·, r % s); its bias row is (batch, query).
+        let bias_row = (r / (heads * s)) * s + r % s;
+        let bias = &bias[bias_row * t..(bias_row + 1) * t];
+        let mut max = T::neg_infinity();
+        for ((o, &v), &m) in out.iter_mut().zip(row).zip(bias) {
+            *o = v + m;
+            max = max.max(*o);
+        }
+        let mut sum = T::zero();
+        for o in out.iter_mut() {
+            *o = (*o - max).exp();
+            sum = sum + *o;
+        }
+        let inv = T::one() / sum;
+        out.iter_mut().for_each(|o| *o = *o * inv);
+    }
+    out
+}
+
+/// The softmax's input gradient from its output: `dx = y ⊙ (g − Σ g⊙y)`, one pass per row on
+/// the CPU (f32, f64), composite ops elsewhere.
+fn softmax_backward(y: &Tensor, grad_y: &Tensor) -> Result<Tensor> {
+    if y.device().is_cpu() && matches!(y.dtype(), DType::F32 | DType::F64) && grad_y.dtype() == y.dtype() {
+        y.contiguous()?.apply_op2_no_bwd(&grad_y.contiguous()?, &SoftmaxBackward)
+    } else {
+        let dot = (grad_y * y)?.sum_keepdim(D::Minus1)?;
+        y * grad_y.broadcast_sub(&dot)?
+    }
+}
+
+struct SoftmaxBackward;
+
+impl CustomOp2 for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        "softmax-backward"
+    }
+
+    fn cpu_fwd(&self, y: &CpuStorage, l1: &Layout, g: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let offsets = |l: &Layout| {
+            l.contiguous_offsets().ok_or(candle_core::Error::RequiresContiguous { op: "softmax-backward" })
+        };
+        let ((a, a_end), (b, b_end)) = (offsets(l1)?, offsets(l2)?);
+        if l1.dims() != l2.dims() {
+            candle_core::bail!("softmax-backward: output {:?} but gradient {:?}", l1.dims(), l2.dims())
+        }
+        let width = l1.dims().last().copied().unwrap_or(1).max(1);
+        let out = match (y, g) {
+            (CpuStorage::F32(y), CpuStorage::F32(g)) => {
+                CpuStorage::F32(softmax_backward_rows(&y[a..a_end], &g[b..b_end], width))
+            }
+            (CpuStorage::F64(y), CpuStorage::F64(g)) => {
+                CpuStorage::F64(softmax_backward_rows(&y[a..a_end], &g[b..b_end], width))
+            }
+            _ => candle_core::bail!("softmax-backward: expected f32 or f64 of one dtype"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+}
+
+fn softmax_backward_rows<T: num_traits::Float>(y: &[T], g: &[T], width: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); y.len()];
+    for ((y, g), out) in y.chunks(width).zip(g.chunks(width)).zip(out.chunks_mut(width)) {
+        let dot = y.iter().zip(g).fold(T::zero(), |acc, (&y, &g)| acc + y * g);
+        for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
+            *o = y * (g - dot);
+        }
+    }
+    out
 }
 
 fn softmax_rows<T: num_traits::Float>(data: &[T], width: usize) -> Vec<T> {
@@ -190,7 +315,8 @@ struct CompletionLogProbs {
 impl CompletionLogProbs {
     fn take_values(&self) -> Result<CpuStorage> {
         let mut values = self.values.lock().map_err(|_| candle_core::Error::Msg("poisoned lock".into()))?;
-        let values = values.take().ok_or_else(|| candle_core::Error::Msg("completion-log-probs: forward ran twice".into()))?;
+        let values =
+            values.take().ok_or_else(|| candle_core::Error::Msg("completion-log-probs: forward ran twice".into()))?;
         let (storage, layout) = values.storage_and_layout();
         match &*storage {
             Storage::Cpu(cpu) if layout.is_contiguous() && layout.start_offset() == 0 => Ok(cpu.clone()),

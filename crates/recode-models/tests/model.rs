@@ -54,7 +54,18 @@ fn logits_of(model: &CausalLm, ids: &[u32], mode: ForwardMode) -> Tensor {
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_dtype(DType::F32).unwrap().to_scalar().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
 }
 
 const IDS: [u32; 9] = [3, 17, 5, 59, 22, 8, 8, 40, 1];
@@ -143,15 +154,24 @@ fn cached_and_uncached_greedy_decoding_agree() {
 fn sampling_is_seeded_stops_at_eos_and_is_independent_of_batch_neighbours() {
     let config = tiny(Architecture::Qwen2, false);
     let (m, _) = model(&config, DType::F32);
-    let sampling =
-        SamplingConfig { max_new_tokens: 20, temperature: 1.5, top_p: 0.95, top_k: 40, seed: 9, stop_ids: vec![60, 2], ..SamplingConfig::default() };
+    let sampling = SamplingConfig {
+        max_new_tokens: 20,
+        temperature: 1.5,
+        top_p: 0.95,
+        top_k: 40,
+        seed: 9,
+        stop_ids: vec![60, 2],
+        ..SamplingConfig::default()
+    };
     let prompts = vec![IDS.to_vec(), IDS[..2].to_vec(), IDS[4..].to_vec()];
     let a = generate(&m, &prompts, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
     let b = generate(&m, &prompts, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
     assert_eq!(a, b);
     let first_alone = generate(&m, &prompts[..1], &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
     assert_eq!(first_alone[0].ids, a[0].ids);
-    let other_seed = generate(&m, &prompts, &SamplingConfig { seed: 10, ..sampling.clone() }, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    let other_seed =
+        generate(&m, &prompts, &SamplingConfig { seed: 10, ..sampling.clone() }, 0, &|_| String::new(), &mut |_| {})
+            .unwrap();
     assert_ne!(a, other_seed);
     for g in &a {
         match g.finish {
@@ -196,7 +216,11 @@ fn fresh_adapters_and_adapters_off_give_the_base_model() {
         let config = tiny(Architecture::Qwen2, false);
         let (mut m, _) = model(&config, DType::F32);
         let base = logits_of(&m, &IDS, ForwardMode::INFERENCE);
-        let adapter = AdapterConfig { kind, targets: recode_models::adapter::TARGETABLE.map(String::from).to_vec(), ..AdapterConfig::default() };
+        let adapter = AdapterConfig {
+            kind,
+            targets: recode_models::adapter::TARGETABLE.map(String::from).to_vec(),
+            ..AdapterConfig::default()
+        };
         m.add_adapters(&adapter, 1).unwrap();
         assert!(max_abs_diff(&base, &logits_of(&m, &IDS, ForwardMode::INFERENCE)) < 1e-5);
         // Move B (and the magnitude) away from their initial values.
@@ -239,14 +263,23 @@ fn peft_files_round_trip_with_peft_names() {
 
     let mut loaded = CausalLm::from_tensors(&config, &tensors).unwrap();
     loaded.load_adapters(dir.path()).unwrap();
-    assert_eq!(max_abs_diff(&logits_of(&m, &IDS, ForwardMode::INFERENCE), &logits_of(&loaded, &IDS, ForwardMode::INFERENCE)), 0.0);
+    assert_eq!(
+        max_abs_diff(&logits_of(&m, &IDS, ForwardMode::INFERENCE), &logits_of(&loaded, &IDS, ForwardMode::INFERENCE)),
+        0.0
+    );
 
     // A tensor of the wrong shape is named in the error.
     let mut bad = saved.clone();
-    bad.insert("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight".into(), Tensor::zeros((8, 31), DType::F32, &dev()).unwrap());
+    bad.insert(
+        "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight".into(),
+        Tensor::zeros((8, 31), DType::F32, &dev()).unwrap(),
+    );
     candle_core::safetensors::save(&bad, dir.path().join("adapter_model.safetensors")).unwrap();
     let err = CausalLm::from_tensors(&config, &tensors).unwrap().load_adapters(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("layers.1.self_attn.q_proj.lora_A.weight") && err.contains("[8, 31]") && err.contains("[8, 32]"), "{err}");
+    assert!(
+        err.contains("layers.1.self_attn.q_proj.lora_A.weight") && err.contains("[8, 31]") && err.contains("[8, 32]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -309,7 +342,11 @@ fn gradients_match_finite_differences() {
                 let numeric = (eval(eps) - eval(-eps)) / (2.0 * eps);
                 var.set(&Tensor::from_vec(original.clone(), var.shape(), &dev()).unwrap()).unwrap();
                 let err = (numeric - analytic[idx]).abs();
-                assert!(err < 1e-6 * (1.0 + numeric.abs()), "{kind:?} var {v} idx {idx}: numeric {numeric} analytic {}", analytic[idx]);
+                assert!(
+                    err < 1e-6 * (1.0 + numeric.abs()),
+                    "{kind:?} var {v} idx {idx}: numeric {numeric} analytic {}",
+                    analytic[idx]
+                );
                 checked += 1;
             }
         }
@@ -368,7 +405,8 @@ fn bf16_log_probs_and_their_gradients_follow_f32() {
     let targets = [3u32, 29_999, 0, 12_345];
     let run = |dtype: DType| {
         let h = Var::from_tensor(&hidden.to_dtype(dtype).unwrap()).unwrap();
-        let (lp, entropy) = recode_models::ops::completion_log_probs(h.as_tensor(), &head.to_dtype(dtype).unwrap(), &targets).unwrap();
+        let (lp, entropy) =
+            recode_models::ops::completion_log_probs(h.as_tensor(), &head.to_dtype(dtype).unwrap(), &targets).unwrap();
         assert_eq!(lp.dtype(), DType::F32, "{dtype:?} log-probs come out in f32");
         let grads = lp.sum_all().unwrap().backward().unwrap();
         let g = grads.get(h.as_tensor()).unwrap().to_dtype(DType::F32).unwrap();

@@ -154,7 +154,11 @@ pub fn list(run_dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointError> {
     let mut out = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| io(&dir, e))?.path();
-        let step = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("step-")).and_then(|s| s.parse().ok());
+        let step = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("step-"))
+            .and_then(|s| s.parse().ok());
         if let Some(step) = step
             && path.join("trainer_state.json").is_file()
         {

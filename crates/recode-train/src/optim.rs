@@ -49,12 +49,20 @@ impl AdamW {
     /// Replaces the moments and step count with a checkpoint's, checking every shape.
     pub fn restore(&mut self, state: AdamWState) -> candle_core::Result<()> {
         if state.first_moments.len() != self.vars.len() || state.second_moments.len() != self.vars.len() {
-            candle_core::bail!("optimizer state has {} tensors, the adapter {}", state.first_moments.len(), self.vars.len())
+            candle_core::bail!(
+                "optimizer state has {} tensors, the adapter {}",
+                state.first_moments.len(),
+                self.vars.len()
+            )
         }
         for (i, var) in self.vars.iter().enumerate() {
             for moment in [&state.first_moments[i], &state.second_moments[i]] {
                 if moment.dims() != var.dims() {
-                    candle_core::bail!("optimizer moment {i} has shape {:?}, the parameter {:?}", moment.dims(), var.dims())
+                    candle_core::bail!(
+                        "optimizer moment {i} has shape {:?}, the parameter {:?}",
+                        moment.dims(),
+                        var.dims()
+                    )
                 }
             }
         }
@@ -63,7 +71,9 @@ impl AdamW {
             return Ok(());
         };
         let (device, dtype) = (first.device().clone(), first.dtype());
-        let convert = |t: Vec<Tensor>| t.into_iter().map(|t| t.to_device(&device)?.to_dtype(dtype)).collect::<candle_core::Result<Vec<_>>>();
+        let convert = |t: Vec<Tensor>| {
+            t.into_iter().map(|t| t.to_device(&device)?.to_dtype(dtype)).collect::<candle_core::Result<Vec<_>>>()
+        };
         self.state = AdamWState {
             step: state.step,
             first_moments: convert(state.first_moments)?,

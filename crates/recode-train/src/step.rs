@@ -70,38 +70,53 @@ pub fn policy_gradient(
     let weights = aggregation_weights(settings.aggregation, &mask, settings.norm_length).map_err(loss_err)?;
     let mut report = StepReport::default();
     let (mut kl_weighted, mut low, mut high, mut dual) = (0.0, 0.0, 0.0, 0.0);
-    let grads = backprop_micro_batches(model, vars, &rollouts.prompts, &rollouts.completions, pad_id, micro_batch, &mut report, |rows, logp| {
-        let ref_logp = if settings.beta > 0.0 {
-            let reference = sequence_log_probs(
-                model,
-                &rollouts.prompts[rows.clone()],
-                &rollouts.completions[rows.clone()],
-                pad_id,
-                ForwardMode::REFERENCE,
-            )?;
-            Some(rows_f64(&reference.log_probs, &rollouts.completions[rows.clone()])?)
-        } else {
-            None
-        };
-        let old_logp = match &rollouts.old_log_probs {
-            Some(old) => old[rows.clone()].iter().map(|r| r.iter().map(|&v| v as f64).collect()).collect(),
-            None => logp.clone(),
-        };
-        let input = LossInput {
-            logp,
-            old_logp,
-            ref_logp,
-            mask: mask[rows.clone()].to_vec(),
-            advantages: rollouts.advantages[rows.clone()].to_vec(),
-        };
-        let part: LossReport = policy_loss_weighted(&input, settings, &weights[rows]).map_err(loss_err)?;
-        let tokens = part.tokens as f64;
-        kl_weighted += part.mean_kl.unwrap_or(0.0) * tokens;
-        low += part.clip_fraction_low * tokens;
-        high += part.clip_fraction_high * tokens;
-        dual += part.clip_fraction_dual * tokens;
-        Ok(Partial { grad_logp: part.grad_logp, loss: part.loss, policy_loss: part.policy_loss, kl_loss: part.kl_loss, tokens: part.tokens })
-    })?;
+    let grads = backprop_micro_batches(
+        model,
+        vars,
+        &rollouts.prompts,
+        &rollouts.completions,
+        pad_id,
+        micro_batch,
+        &mut report,
+        |rows, logp| {
+            let ref_logp = if settings.beta > 0.0 {
+                let reference = sequence_log_probs(
+                    model,
+                    &rollouts.prompts[rows.clone()],
+                    &rollouts.completions[rows.clone()],
+                    pad_id,
+                    ForwardMode::REFERENCE,
+                )?;
+                Some(rows_f64(&reference.log_probs, &rollouts.completions[rows.clone()])?)
+            } else {
+                None
+            };
+            let old_logp = match &rollouts.old_log_probs {
+                Some(old) => old[rows.clone()].iter().map(|r| r.iter().map(|&v| v as f64).collect()).collect(),
+                None => logp.clone(),
+            };
+            let input = LossInput {
+                logp,
+                old_logp,
+                ref_logp,
+                mask: mask[rows.clone()].to_vec(),
+                advantages: rollouts.advantages[rows.clone()].to_vec(),
+            };
+            let part: LossReport = policy_loss_weighted(&input, settings, &weights[rows]).map_err(loss_err)?;
+            let tokens = part.tokens as f64;
+            kl_weighted += part.mean_kl.unwrap_or(0.0) * tokens;
+            low += part.clip_fraction_low * tokens;
+            high += part.clip_fraction_high * tokens;
+            dual += part.clip_fraction_dual * tokens;
+            Ok(Partial {
+                grad_logp: part.grad_logp,
+                loss: part.loss,
+                policy_loss: part.policy_loss,
+                kl_loss: part.kl_loss,
+                tokens: part.tokens,
+            })
+        },
+    )?;
     let tokens = report.tokens.max(1) as f64;
     report.mean_kl = (settings.beta > 0.0).then_some(kl_weighted / tokens);
     report.clip_fraction_low = low / tokens;
@@ -123,12 +138,13 @@ pub fn sft_gradient(
     let mask: Vec<Vec<bool>> = targets.iter().map(|t| vec![true; t.len()]).collect();
     let weights = aggregation_weights(LossAggregation::TokenMean, &mask, 1).map_err(loss_err)?;
     let mut report = StepReport::default();
-    let grads = backprop_micro_batches(model, vars, prompts, targets, pad_id, micro_batch, &mut report, |rows, logp| {
-        let weights = &weights[rows];
-        let loss = -logp.iter().zip(weights).flat_map(|(l, w)| l.iter().zip(w).map(|(l, w)| l * w)).sum::<f64>();
-        let grad_logp = weights.iter().map(|row| row.iter().map(|w| -w).collect()).collect();
-        Ok(Partial { grad_logp, loss, policy_loss: loss, kl_loss: 0.0, tokens: logp.iter().map(Vec::len).sum() })
-    })?;
+    let grads =
+        backprop_micro_batches(model, vars, prompts, targets, pad_id, micro_batch, &mut report, |rows, logp| {
+            let weights = &weights[rows];
+            let loss = -logp.iter().zip(weights).flat_map(|(l, w)| l.iter().zip(w).map(|(l, w)| l * w)).sum::<f64>();
+            let grad_logp = weights.iter().map(|row| row.iter().map(|w| -w).collect()).collect();
+            Ok(Partial { grad_logp, loss, policy_loss: loss, kl_loss: 0.0, tokens: logp.iter().map(Vec::len).sum() })
+        })?;
     Ok((grads, report))
 }
 
@@ -164,7 +180,8 @@ fn backprop_micro_batches(
     let mut entropy_sum = 0.0;
     for start in (0..n).step_by(micro_batch.max(1)) {
         let rows = start..(start + micro_batch.max(1)).min(n);
-        let current = sequence_log_probs(model, &prompts[rows.clone()], &completions[rows.clone()], pad_id, ForwardMode::TRAIN)?;
+        let current =
+            sequence_log_probs(model, &prompts[rows.clone()], &completions[rows.clone()], pad_id, ForwardMode::TRAIN)?;
         let logp = rows_f64(&current.log_probs, &completions[rows.clone()])?;
         let part = loss_of(rows.clone(), logp)?;
         let width = current.log_probs.dim(1)?;

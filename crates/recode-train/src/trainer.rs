@@ -160,7 +160,8 @@ impl Trainer {
         let optimizer = AdamW::new(model.trainable_vars(), optim_config)?;
 
         let run_dir = config.run_dir.clone();
-        std::fs::create_dir_all(&run_dir).map_err(|e| TrainError::Io { path: run_dir.clone(), message: e.to_string() })?;
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| TrainError::Io { path: run_dir.clone(), message: e.to_string() })?;
         let mut trainer = Trainer {
             metrics_log: JsonlAppender::open(&run_dir.join("metrics.jsonl"))?,
             completions_log: None,
@@ -220,7 +221,8 @@ impl Trainer {
         }
         self.optimizer = AdamW::new(vars, self.optimizer.config)?;
         self.optimizer.restore(moments).map_err(|e| resume_err(e.to_string()))?;
-        self.cursor = DataCursor::from_state(state.cursor.clone(), self.examples.len()).map_err(|e| resume_err(e.to_string()))?;
+        self.cursor =
+            DataCursor::from_state(state.cursor.clone(), self.examples.len()).map_err(|e| resume_err(e.to_string()))?;
         self.step = state.step;
         for name in ["metrics.jsonl", "completions.jsonl"] {
             truncate_after_step(&self.config.run_dir.join(name), state.step)?;
@@ -481,7 +483,11 @@ impl Trainer {
                         prompt_id: self.examples[group.example].item.id.clone().unwrap_or_default(),
                         sample,
                         completion: completion_text(&self.tokenizer, generation)?,
-                        rewards: reward.components(&self.config.reward).into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                        rewards: reward
+                            .components(&self.config.reward)
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect(),
                         advantage: advantage_of.get(&(group.ordinal, sample)).copied(),
                         length: generation.ids.len(),
                         truncated: generation.truncated(),
@@ -612,15 +618,16 @@ fn completion_text(tokenizer: &ChatTokenizer, generation: &Generation) -> Result
 }
 
 fn parse_device(name: &str) -> Result<Device, TrainError> {
-    let cuda = |ordinal: usize| {
-        Device::new_cuda(ordinal).map_err(|e| config_error("model.device", format!("{name}: {e}")))
-    };
+    let cuda =
+        |ordinal: usize| Device::new_cuda(ordinal).map_err(|e| config_error("model.device", format!("{name}: {e}")));
     match name {
         "cpu" => Ok(Device::Cpu),
         "cuda" => cuda(0),
         other => match other.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
             Some(ordinal) => cuda(ordinal),
-            None => Err(config_error("model.device", format!("expected \"cpu\", \"cuda\" or \"cuda:N\", got {other:?}"))),
+            None => {
+                Err(config_error("model.device", format!("expected \"cpu\", \"cuda\" or \"cuda:N\", got {other:?}")))
+            }
         },
     }
 }
@@ -629,7 +636,11 @@ fn parse_device(name: &str) -> Result<Device, TrainError> {
 const TINY_OUTPUT_GAIN: f64 = 4.0;
 
 /// The base model: a checkpoint on disk, or the tiny random model of `[model.tiny]`.
-fn load_model(config: &TrainConfig, device: &Device, dtype: DType) -> Result<(CausalLm, ChatTokenizer, String), TrainError> {
+fn load_model(
+    config: &TrainConfig,
+    device: &Device,
+    dtype: DType,
+) -> Result<(CausalLm, ChatTokenizer, String), TrainError> {
     match config.model.source() {
         ModelSource::Path(path) => {
             let checkpoint = load_checkpoint(&path, device, dtype)?;
@@ -642,7 +653,11 @@ fn load_model(config: &TrainConfig, device: &Device, dtype: DType) -> Result<(Ca
             if t.vocab_size < tokenizer.vocab_size() {
                 return Err(config_error(
                     "model.tiny.vocab_size",
-                    format!("must be at least {} (the tiny tokenizer's ids), got {}", tokenizer.vocab_size(), t.vocab_size),
+                    format!(
+                        "must be at least {} (the tiny tokenizer's ids), got {}",
+                        tokenizer.vocab_size(),
+                        t.vocab_size
+                    ),
                 ));
             }
             let mut shape = recode_weights::testing::tiny_config(recode_weights::Architecture::Qwen2);
@@ -654,7 +669,8 @@ fn load_model(config: &TrainConfig, device: &Device, dtype: DType) -> Result<(Ca
             shape.num_key_value_heads = t.num_key_value_heads;
             shape.head_dim = t.hidden_size / t.num_attention_heads;
             shape.max_position_embeddings = config.model.max_prompt_tokens + config.sampling.max_new_tokens;
-            let mut checkpoint = recode_weights::testing::random_checkpoint(&shape, tokenizer, config.seed, device, dtype)?;
+            let mut checkpoint =
+                recode_weights::testing::random_checkpoint(&shape, tokenizer, config.seed, device, dtype)?;
             // A random LM head over an RMS-normalised state bounds every logit near 1, which
             // caps any token's probability near 1 / vocabulary: no policy could learn to prefer
             // anything. A gain on the final norm lets the tiny model express the peaked

@@ -7,8 +7,12 @@ use candle_core::{Device, Tensor};
 use recode_rl::{TrainConfig, read_metrics};
 use recode_train::Trainer;
 
+/// The repository (configs/, data/); RECODE_REPO overrides the build-time path, for test
+/// binaries run on another machine.
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    std::env::var_os("RECODE_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// configs/tiny.toml with the run directory in `dir` and `overrides` applied.
@@ -18,6 +22,10 @@ fn tiny(dir: &Path, overrides: &[&str]) -> TrainConfig {
         format!("run_dir={:?}", dir.display().to_string()),
         format!("data.train={:?}", repo().join("data/train.jsonl").display().to_string()),
     ];
+    // RECODE_TEST_DEVICE=cuda runs the loop on the GPU (the `cuda` feature).
+    if let Ok(device) = std::env::var("RECODE_TEST_DEVICE") {
+        all.push(format!("model.device={device:?}"));
+    }
     all.extend(overrides.iter().map(|s| s.to_string()));
     let config = TrainConfig::from_toml_str(&text, "configs/tiny.toml", &all).unwrap();
     assert_eq!(config.validate(), vec![], "tiny.toml must validate");
@@ -25,6 +33,7 @@ fn tiny(dir: &Path, overrides: &[&str]) -> TrainConfig {
 }
 
 fn adapter(dir: &Path) -> HashMap<String, Tensor> {
+    // Loaded on the CPU whatever device trained them: the comparisons are exact either way.
     candle_core::safetensors::load(dir.join("adapter_model.safetensors"), &Device::Cpu).unwrap()
 }
 
@@ -55,13 +64,16 @@ fn three_steps_resume_three_steps_equals_six_straight() {
     let checkpoint = |run: &Path| run.join("checkpoints/step-000006");
     assert_same_adapters(&checkpoint(&straight), &checkpoint(&split));
     // The optimizer moments too, and the logs line up step for step.
-    let moments = |run: &Path| candle_core::safetensors::load(checkpoint(run).join("optimizer.safetensors"), &Device::Cpu).unwrap();
+    let moments = |run: &Path| {
+        candle_core::safetensors::load(checkpoint(run).join("optimizer.safetensors"), &Device::Cpu).unwrap()
+    };
     let (m1, m2) = (moments(&straight), moments(&split));
     for (name, x) in &m1 {
         let diff = (x - &m2[name]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert_eq!(diff, 0.0, "optimizer {name}");
     }
-    let (a, b) = (read_metrics(&straight.join("metrics.jsonl")).unwrap(), read_metrics(&split.join("metrics.jsonl")).unwrap());
+    let (a, b) =
+        (read_metrics(&straight.join("metrics.jsonl")).unwrap(), read_metrics(&split.join("metrics.jsonl")).unwrap());
     assert_eq!(a.iter().map(|m| m.step).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
     assert_eq!(b.iter().map(|m| m.step).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
     for (x, y) in a.iter().zip(&b) {
@@ -109,16 +121,17 @@ fn reward_trend(run: &Path, window: usize) -> (f64, f64, Vec<f64>) {
     (mean(&rewards[..window]), mean(&rewards[rewards.len() - window..]), rewards)
 }
 
-/// The verifiable reward: 1 when the completion contains "e". A random model emits it in
-/// roughly a third of its 8-token completions; a policy that learned it, in nearly all.
+/// The verifiable reward: 1 when the completion contains "e". A random model emits it in a
+/// few percent of its 8-token completions; a policy that learned it, in nearly all. One group
+/// of 8 per step over the 30 shortest prompts keeps a step near 2 s.
 const LEARNING: &[&str] = &[
-    "steps=30",
-    "model.max_prompt_tokens=1000",
+    "steps=15",
+    "model.max_prompt_tokens=850",
     "reward.contains=\"e\"",
     "sampling.max_new_tokens=8",
-    "algorithm.prompts_per_step=2",
+    "algorithm.prompts_per_step=1",
     "algorithm.group_size=8",
-    "algorithm.micro_batch_size=16",
+    "algorithm.micro_batch_size=8",
     "optim.lr=3e-2",
     "checkpoint.every=0",
     "logging.completions=false",
@@ -129,8 +142,8 @@ fn grpo_raises_the_reward() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("grpo");
     Trainer::new(tiny(&run, LEARNING), None).unwrap().run(|_| {}).unwrap();
-    let (first, last, all) = reward_trend(&run, 5);
-    assert!(last > first + 0.3 && last > 0.8, "GRPO reward did not rise: {all:?}");
+    let (first, last, all) = reward_trend(&run, 4);
+    assert!(last > first + 0.4 && last > 0.7, "GRPO reward did not rise: {all:?}");
 }
 
 #[test]
@@ -138,6 +151,7 @@ fn dapo_raises_the_reward_and_reports_dropped_groups() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("dapo");
     let mut overrides = LEARNING.to_vec();
+    // Dynamic sampling resamples when a group scored all 0 (most at first) or all 1 (at the end).
     overrides.extend([
         "algorithm.name=\"dapo\"",
         "algorithm.eps_high=0.28",
@@ -148,8 +162,8 @@ fn dapo_raises_the_reward_and_reports_dropped_groups() {
         "algorithm.max_num_gen_batches=4",
     ]);
     Trainer::new(tiny(&run, &overrides), None).unwrap().run(|_| {}).unwrap();
-    let (first, last, all) = reward_trend(&run, 5);
-    assert!(last > first + 0.3 && last > 0.8, "DAPO reward did not rise: {all:?}");
+    let (first, last, all) = reward_trend(&run, 4);
+    assert!(last > first + 0.4 && last > 0.7, "DAPO reward did not rise: {all:?}");
     let metrics = read_metrics(&run.join("metrics.jsonl")).unwrap();
     // Once the policy emits "e" every time, whole groups score 1 and are dropped.
     assert!(metrics.iter().any(|m| m.groups_dropped > 0), "no group was ever dropped");
@@ -163,7 +177,10 @@ fn sft_lowers_its_loss() {
     let run = tmp.path().join("sft");
     // Two items, seen again and again: their negative log-likelihood must fall.
     let data = tmp.path().join("two.jsonl");
-    let lines: Vec<String> = std::fs::read_to_string(repo().join("data/train.jsonl")).unwrap().lines().take(2).map(String::from).collect();
+    let text = std::fs::read_to_string(repo().join("data/train.jsonl")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_by_key(|l| l.len());
+    lines.truncate(2);
     std::fs::write(&data, lines.join("\n") + "\n").unwrap();
     let overrides = [
         "algorithm.name=\"sft\"".to_string(),

@@ -408,6 +408,7 @@ fn local_generator(model: &Path, adapter: Option<&Path>) -> anyhow::Result<Box<d
     {
         bail!("adapter not found: {}", adapter.display());
     }
-    let model = super::generate::load_local_model(Some(&model.to_path_buf()), adapter.map(Path::to_path_buf).as_ref(), 8)?;
+    let model =
+        super::generate::load_local_model(Some(&model.to_path_buf()), adapter.map(Path::to_path_buf).as_ref(), 8)?;
     Ok(Box::new(model))
 }
