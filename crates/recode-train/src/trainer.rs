@@ -178,10 +178,6 @@ impl Trainer {
         match resume {
             Some(path) => trainer.restore(path)?,
             None => {
-                // A fresh run must not append to an old run's logs.
-                for name in ["metrics.jsonl", "completions.jsonl"] {
-                    truncate_after_step(&run_dir.join(name), 0)?;
-                }
                 if !checkpoint::list(&run_dir)?.is_empty() {
                     return Err(TrainError::Resume {
                         path: run_dir,
@@ -189,6 +185,10 @@ impl Trainer {
                                   choose another run_dir"
                             .into(),
                     });
+                }
+                // A fresh run must not append to an old (checkpoint-less) run's logs.
+                for name in ["metrics.jsonl", "completions.jsonl"] {
+                    truncate_after_step(&run_dir.join(name), 0)?;
                 }
             }
         }
