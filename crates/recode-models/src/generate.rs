@@ -5,7 +5,7 @@
 //! later steps only pay for the rows still running.
 use std::time::Instant;
 
-use candle_core::DType;
+use candle_core::{DType, Tensor};
 
 use crate::adapter::ForwardMode;
 use crate::cache::KvCache;
@@ -130,11 +130,30 @@ pub fn generate_with_streams(
     }
     let root = SplitMix64::new(config.seed);
     let mut rngs: Vec<SplitMix64> = streams.iter().map(|&s| root.fork(s)).collect();
-    let (input, mut valid) = ForwardInput::left_padded(prompts, pad_id, &device, dtype)?;
-    let mut cache = KvCache::new(&model.config, prompts.len(), prompt_len + config.max_new_tokens, &device, dtype)?;
+    // Identical prompts (the G rows of a GRPO group) are prefilled once; their cache rows and
+    // first logits are then copied to every row that shares them.
+    let mut distinct: Vec<Vec<u32>> = Vec::new();
+    let mut distinct_of: Vec<usize> = Vec::with_capacity(prompts.len());
+    let mut seen: std::collections::HashMap<&[u32], usize> = std::collections::HashMap::new();
+    for prompt in prompts {
+        let index = *seen.entry(prompt.as_slice()).or_insert_with(|| {
+            distinct.push(prompt.clone());
+            distinct.len() - 1
+        });
+        distinct_of.push(index);
+    }
+    let (input, distinct_valid) = ForwardInput::left_padded(&distinct, pad_id, &device, dtype)?;
+    let mut cache = KvCache::new(&model.config, distinct.len(), prompt_len + config.max_new_tokens, &device, dtype)?;
     let hidden = model.forward(&input, Some(&mut cache), ForwardMode::INFERENCE)?;
     cache.advance(prompt_len);
     let mut logits = model.logits(&hidden.narrow(1, prompt_len - 1, 1)?.squeeze(1)?)?;
+    let mut valid: Vec<Vec<bool>> = distinct_of.iter().map(|&d| distinct_valid[d].clone()).collect();
+    if distinct.len() < prompts.len() {
+        cache.select_rows(&distinct_of)?;
+        let index =
+            Tensor::from_vec(distinct_of.iter().map(|&d| d as u32).collect::<Vec<_>>(), prompts.len(), &device)?;
+        logits = logits.index_select(&index, 0)?;
+    }
     // Batch position → prompt index.
     let mut active: Vec<usize> = (0..prompts.len()).collect();
     let mut generated = 0usize;

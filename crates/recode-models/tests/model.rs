@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use candle_core::{D, DType, Device, Tensor, Var};
 use recode_models::adapter::{AdapterConfig, AdapterKind, ForwardMode};
-use recode_models::generate::{SamplingConfig, generate};
+use recode_models::generate::{SamplingConfig, generate, generate_with_streams};
 use recode_models::{CausalLm, ForwardInput, random_tensors, sequence_log_probs};
 use recode_weights::{Architecture, ModelConfig};
 
@@ -419,4 +419,40 @@ fn bf16_log_probs_and_their_gradients_follow_f32() {
     assert!(max_abs_diff(&lp32, &lp16) < 0.05, "{lp32} vs {lp16}");
     assert!(max_abs_diff(&e32, &e16) < 0.05);
     assert!(max_abs_diff(&g32, &g16) < 0.05);
+}
+
+/// A GRPO group's identical prompts share one prefill: each row still samples exactly what it
+/// samples alone with its stream.
+#[test]
+fn identical_prompts_share_a_prefill_without_changing_any_row() {
+    let config = tiny(Architecture::Qwen2, false);
+    let (m, _) = model(&config, DType::F32);
+    let sampling = SamplingConfig {
+        max_new_tokens: 12,
+        temperature: 1.2,
+        seed: 3,
+        stop_ids: vec![60],
+        ..SamplingConfig::default()
+    };
+    let (a, b) = (IDS.to_vec(), IDS[3..].to_vec());
+    let prompts = vec![a.clone(), a.clone(), b.clone(), a.clone(), b.clone()];
+    let streams = [11u64, 12, 13, 14, 15];
+    let batch = generate_with_streams(&m, &prompts, &streams, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
+    for (i, prompt) in prompts.iter().enumerate() {
+        let alone = generate_with_streams(
+            &m,
+            std::slice::from_ref(prompt),
+            &streams[i..=i],
+            &sampling,
+            0,
+            &|_| String::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(alone[0].ids, batch[i].ids, "row {i}");
+        for (x, y) in alone[0].log_probs.iter().zip(&batch[i].log_probs) {
+            assert!((x - y).abs() < 1e-4, "row {i}: {x} vs {y}");
+        }
+    }
+    assert_ne!(batch[0].ids, batch[1].ids, "rows of one prompt sample independently");
 }
