@@ -69,6 +69,14 @@ impl Generation {
     pub fn truncated(&self) -> bool {
         self.finish == FinishReason::Length
     }
+
+    /// The completion's tokens without the final stop token (what its text is decoded from).
+    pub fn content_ids(&self) -> &[u32] {
+        match self.finish {
+            FinishReason::StopToken => &self.ids[..self.ids.len() - 1],
+            _ => &self.ids,
+        }
+    }
 }
 
 /// Progress of a generation call.

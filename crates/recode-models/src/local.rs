@@ -8,7 +8,7 @@ use recode_generate::{Completion, GenerateError, Generator, SamplingParams};
 use recode_weights::{ChatTokenizer, load_checkpoint};
 
 use crate::error::ModelError;
-use crate::generate::{FinishReason, GenerateProgress, Generation, SamplingConfig, generate_with_streams};
+use crate::generate::{GenerateProgress, Generation, SamplingConfig, generate_with_streams};
 use crate::model::CausalLm;
 
 /// Reports generation progress (rows done, tokens, seconds) to the caller.
@@ -86,11 +86,7 @@ impl LocalModel {
 
     /// The completion text of a generation: its tokens without the final stop token.
     pub fn completion_text(&self, generation: &Generation) -> Result<String, ModelError> {
-        let ids = match generation.finish {
-            FinishReason::StopToken => &generation.ids[..generation.ids.len() - 1],
-            _ => &generation.ids[..],
-        };
-        Ok(self.tokenizer.decode(ids)?)
+        Ok(self.tokenizer.decode(generation.content_ids())?)
     }
 
     pub fn sampling_config(&self, params: &SamplingParams) -> SamplingConfig {

@@ -338,7 +338,7 @@ impl Trainer {
         for &index in &indices {
             let completions: Vec<Generation> = generations.by_ref().take(g).collect();
             let ordinal = batch * p + groups.len();
-            groups.push(Group { ordinal, example: index, completions, rewards: Vec::new() });
+            groups.push(Group { ordinal, example: index, completions, texts: Vec::new(), rewards: Vec::new() });
         }
         Ok(groups)
     }
@@ -347,8 +347,9 @@ impl Trainer {
         let target = &self.examples[group.example].item.new_code;
         let a = &self.config.algorithm;
         group.rewards.clear();
+        group.texts.clear();
         for generation in &group.completions {
-            let text = completion_text(&self.tokenizer, generation)?;
+            let text = self.tokenizer.decode(generation.content_ids())?;
             let mut reward = self.config.reward.score(&text, target);
             if a.overlong.enabled {
                 let penalty = overlong_penalty(
@@ -360,6 +361,7 @@ impl Trainer {
                 reward = reward.with_overlong(penalty);
             }
             group.rewards.push(reward);
+            group.texts.push(text);
         }
         Ok(())
     }
@@ -477,12 +479,13 @@ impl Trainer {
                 }
             }
             for group in &generated {
-                for (sample, (generation, reward)) in group.completions.iter().zip(&group.rewards).enumerate() {
+                let scored = group.completions.iter().zip(&group.texts).zip(&group.rewards);
+                for (sample, ((generation, text), reward)) in scored.enumerate() {
                     log.append(&CompletionRecord {
                         step,
                         prompt_id: self.examples[group.example].item.id.clone().unwrap_or_default(),
                         sample,
-                        completion: completion_text(&self.tokenizer, generation)?,
+                        completion: text.clone(),
                         rewards: reward
                             .components(&self.config.reward)
                             .into_iter()
@@ -585,13 +588,15 @@ impl Trainer {
     }
 }
 
-/// One prompt's sampled completions and their rewards.
+/// One prompt's sampled completions, their decoded texts and their rewards.
 #[derive(Clone)]
 struct Group {
     /// Position among the step's generated groups (generation batch × P + index).
     ordinal: usize,
     example: usize,
     completions: Vec<Generation>,
+    /// Each completion's text without its stop token (what was scored and is logged).
+    texts: Vec<String>,
     rewards: Vec<Reward>,
 }
 
@@ -606,15 +611,6 @@ fn dynamic_metric(reward: &Reward, metric: recode_rl::DynamicSamplingMetric) -> 
 /// migration in the answer format the reward checks (spec §4.1).
 pub fn sft_target(item: &Item) -> String {
     format!("\n</think>\n<answer>\n```python\n{}\n```\n</answer>", item.new_code)
-}
-
-/// The text of a completion without its final stop token.
-fn completion_text(tokenizer: &ChatTokenizer, generation: &Generation) -> Result<String, TrainError> {
-    let ids = match generation.finish {
-        recode_models::FinishReason::StopToken => &generation.ids[..generation.ids.len() - 1],
-        _ => &generation.ids[..],
-    };
-    Ok(tokenizer.decode(ids)?)
 }
 
 fn parse_device(name: &str) -> Result<Device, TrainError> {

@@ -113,7 +113,11 @@ fn a_fresh_run_refuses_a_directory_with_checkpoints() {
     let metrics_before = std::fs::read(run.join("metrics.jsonl")).unwrap();
     let err = Trainer::new(tiny(&run, &[]), None).err().expect("must refuse").to_string();
     assert!(err.contains("--resume"), "{err}");
-    assert_eq!(std::fs::read(run.join("metrics.jsonl")).unwrap(), metrics_before, "the refused run must not touch the logs");
+    assert_eq!(
+        std::fs::read(run.join("metrics.jsonl")).unwrap(),
+        metrics_before,
+        "the refused run must not touch the logs"
+    );
 }
 
 /// Mean reward of the first and last `window` steps of a run.
