@@ -56,6 +56,48 @@ impl KvCache {
         self.len += s;
     }
 
+    /// A new cache with `top`'s rows (its columns from `skip` on) above `bottom`'s, each part's
+    /// filled columns right-aligned to end at column `width`; room for `capacity` columns.
+    pub fn stack(
+        top: &KvCache,
+        skip: usize,
+        bottom: &KvCache,
+        width: usize,
+        capacity: usize,
+    ) -> Result<KvCache, ModelError> {
+        let top_width = top.len.checked_sub(skip).filter(|&w| w <= width);
+        if top_width.is_none() || bottom.len > width || width > capacity {
+            return Err(ModelError::InvalidRequest(format!(
+                "cannot stack caches of {} (from column {skip}) and {} columns into {width} of {capacity}",
+                top.len, bottom.len
+            )));
+        }
+        let part = |t: &Tensor, from: usize, used: usize| -> candle_core::Result<Tensor> {
+            let filled = t.narrow(2, from, used)?;
+            if used == width {
+                return Ok(filled);
+            }
+            let (b, heads, _, d) = t.dims4()?;
+            Tensor::cat(&[&Tensor::zeros((b, heads, width - used, d), t.dtype(), t.device())?, &filled], 2)
+        };
+        let top_width = top_width.unwrap_or_default();
+        let mut layers = Vec::with_capacity(top.layers.len());
+        for ((tk, tv), (bk, bv)) in top.layers.iter().zip(&bottom.layers) {
+            let mut pair = Vec::with_capacity(2);
+            for (t, b) in [(tk, bk), (tv, bv)] {
+                let rows = Tensor::cat(&[&part(t, skip, top_width)?, &part(b, 0, bottom.len)?], 0)?;
+                let (n, heads, _, d) = rows.dims4()?;
+                let full = Tensor::zeros((n, heads, capacity, d), rows.dtype(), rows.device())?;
+                full.slice_set(&rows, 2, 0)?;
+                pair.push(full);
+            }
+            let v = pair.pop().expect("two tensors");
+            let k = pair.pop().expect("two tensors");
+            layers.push((k, v));
+        }
+        Ok(KvCache { layers, len: width, capacity })
+    }
+
     /// Keeps only the given rows, in the given order.
     pub fn select_rows(&mut self, rows: &[usize]) -> Result<(), ModelError> {
         let device = self.layers.first().map(|(k, _)| k.device().clone()).unwrap_or(Device::Cpu);

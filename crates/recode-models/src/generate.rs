@@ -2,7 +2,8 @@
 //!
 //! Each row has its own random stream (forked from the seed by row index), so a row's sample
 //! does not depend on which other rows share its batch. Rows that finish leave the batch, so
-//! later steps only pay for the rows still running.
+//! later steps only pay for the rows still running, and [`generate_continuous`] refills the
+//! batch from the prompts still waiting.
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
@@ -82,9 +83,13 @@ impl Generation {
 /// Progress of a generation call.
 #[derive(Debug, Clone, Copy)]
 pub struct GenerateProgress {
+    /// Decoding steps so far (one token for every active row).
     pub step: usize,
+    /// The longest a row may run (`max_new_tokens`).
     pub max_steps: usize,
     pub active_rows: usize,
+    /// Rows finished so far, of all the call's prompts.
+    pub rows_finished: usize,
     pub tokens_generated: usize,
     pub seconds: f64,
 }
@@ -103,7 +108,7 @@ pub fn generate(
 }
 
 /// [`generate`] with an explicit random stream per row, so that a row's sample is the same
-/// whatever batch it is put in.
+/// whatever batch it is put in. All rows are decoded together.
 pub fn generate_with_streams(
     model: &CausalLm,
     prompts: &[Vec<u32>],
@@ -113,11 +118,26 @@ pub fn generate_with_streams(
     decode: &dyn Fn(&[u32]) -> String,
     progress: &mut dyn FnMut(GenerateProgress),
 ) -> Result<Vec<Generation>, ModelError> {
+    generate_continuous(model, prompts, streams, config, prompts.len().max(1), pad_id, decode, progress)
+}
+
+/// Samples a completion for every prompt with at most `max_rows` rows decoded together:
+/// when rows finish, waiting prompts (in the given order) are prefilled and join the running
+/// batch, so the batch stays full instead of draining to its slowest row. Each row samples what
+/// it samples alone with its stream.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_continuous(
+    model: &CausalLm,
+    prompts: &[Vec<u32>],
+    streams: &[u64],
+    config: &SamplingConfig,
+    max_rows: usize,
+    pad_id: u32,
+    decode: &dyn Fn(&[u32]) -> String,
+    progress: &mut dyn FnMut(GenerateProgress),
+) -> Result<Vec<Generation>, ModelError> {
     if streams.len() != prompts.len() {
         return Err(ModelError::InvalidRequest(format!("{} prompts but {} streams", prompts.len(), streams.len())));
-    }
-    if prompts.is_empty() {
-        return Ok(Vec::new());
     }
     if !(config.temperature >= 0.0 && config.top_p > 0.0 && config.top_p <= 1.0) {
         return Err(ModelError::InvalidRequest(format!(
@@ -125,52 +145,48 @@ pub fn generate_with_streams(
             config.temperature, config.top_p
         )));
     }
+    if max_rows == 0 {
+        return Err(ModelError::InvalidRequest("max_rows must be at least 1".into()));
+    }
+    if prompts.iter().any(Vec::is_empty) {
+        return Err(ModelError::InvalidRequest("an empty prompt".into()));
+    }
     let started = Instant::now();
     let device = model.device().clone();
     let dtype = model.dtype();
-    let prompt_len = prompts.iter().map(Vec::len).max().unwrap_or(0);
     let mut out: Vec<Generation> = prompts
         .iter()
         .map(|_| Generation { ids: Vec::new(), log_probs: Vec::new(), finish: FinishReason::Length })
         .collect();
-    if config.max_new_tokens == 0 {
+    if config.max_new_tokens == 0 || prompts.is_empty() {
         return Ok(out);
     }
     let root = SplitMix64::new(config.seed);
     let mut rngs: Vec<SplitMix64> = streams.iter().map(|&s| root.fork(s)).collect();
-    // Identical prompts (the G rows of a GRPO group) are prefilled once; their cache rows and
-    // first logits are then copied to every row that shares them.
-    let mut distinct: Vec<Vec<u32>> = Vec::new();
-    let mut distinct_of: Vec<usize> = Vec::with_capacity(prompts.len());
-    let mut seen: std::collections::HashMap<&[u32], usize> = std::collections::HashMap::new();
-    for prompt in prompts {
-        let index = *seen.entry(prompt.as_slice()).or_insert_with(|| {
-            distinct.push(prompt.clone());
-            distinct.len() - 1
-        });
-        distinct_of.push(index);
-    }
-    let (input, distinct_valid) = ForwardInput::left_padded(&distinct, pad_id, &device, dtype)?;
-    let mut cache = KvCache::new(&model.config, distinct.len(), prompt_len + config.max_new_tokens, &device, dtype)?;
-    let hidden = model.forward(&input, Some(&mut cache), ForwardMode::INFERENCE)?;
-    cache.advance(prompt_len);
-    let mut logits = model.logits(&hidden.narrow(1, prompt_len - 1, 1)?.squeeze(1)?)?;
-    let mut valid: Vec<Vec<bool>> = distinct_of.iter().map(|&d| distinct_valid[d].clone()).collect();
-    if distinct.len() < prompts.len() {
-        cache.select_rows(&distinct_of)?;
-        let index =
-            Tensor::from_vec(distinct_of.iter().map(|&d| d as u32).collect::<Vec<_>>(), prompts.len(), &device)?;
-        logits = logits.index_select(&index, 0)?;
-    }
-    // Batch position → prompt index.
-    let mut active: Vec<usize> = (0..prompts.len()).collect();
-    let mut generated = 0usize;
-    for step in 0..config.max_new_tokens {
-        let rows = logits.to_dtype(DType::F32)?.to_vec2::<f32>()?;
-        let mut next = Vec::with_capacity(active.len());
-        let mut keep = Vec::with_capacity(active.len());
-        for (pos, &row) in active.iter().enumerate() {
-            let (token, log_prob) = sample(&rows[pos], config, &mut rngs[row]);
+    // Refilling on every finished row would copy the cache at almost every step; a quarter of
+    // the batch free is worth one copy.
+    let admit_at = max_rows.div_ceil(4);
+    let mut next_prompt = 0;
+    let mut batch: Option<Batch> = None;
+    let (mut step, mut generated, mut finished) = (0usize, 0usize, 0usize);
+    loop {
+        let active = batch.as_ref().map_or(0, |b| b.rows.len());
+        let free = max_rows.saturating_sub(active);
+        if next_prompt < prompts.len() && (active == 0 || free >= admit_at) {
+            let take = free.min(prompts.len() - next_prompt);
+            let joining = Batch::prefill(model, prompts, next_prompt..next_prompt + take, config, pad_id)?;
+            next_prompt += take;
+            batch = Some(match batch.take() {
+                Some(running) => running.merge(joining, config.max_new_tokens)?,
+                None => joining,
+            });
+        }
+        let Some(current) = batch.as_mut() else { break };
+        let logits = current.logits.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+        let mut next = Vec::with_capacity(current.rows.len());
+        let mut keep = Vec::with_capacity(current.rows.len());
+        for (pos, &row) in current.rows.iter().enumerate() {
+            let (token, log_prob) = sample(&logits[pos], config, &mut rngs[row]);
             let generation = &mut out[row];
             generation.ids.push(token);
             generation.log_probs.push(log_prob);
@@ -182,36 +198,113 @@ pub fn generate_with_streams(
                 config.stop_strings.iter().any(|s| text.contains(s.as_str()))
             } {
                 generation.finish = FinishReason::StopString;
-            } else if step + 1 < config.max_new_tokens {
+            } else if generation.ids.len() < config.max_new_tokens {
                 keep.push(pos);
                 next.push(token);
+                continue;
             }
+            finished += 1;
         }
+        step += 1;
         progress(GenerateProgress {
-            step: step + 1,
+            step,
             max_steps: config.max_new_tokens,
             active_rows: keep.len(),
+            rows_finished: finished,
             tokens_generated: generated,
             seconds: started.elapsed().as_secs_f64(),
         });
         if keep.is_empty() {
-            break;
+            batch = None;
+            continue;
         }
-        if keep.len() < active.len() {
-            cache.select_rows(&keep)?;
-            valid = keep.iter().map(|&p| valid[p].clone()).collect();
-            active = keep.iter().map(|&p| active[p]).collect();
+        if keep.len() < current.rows.len() {
+            current.cache.select_rows(&keep)?;
+            current.valid = keep.iter().map(|&p| current.valid[p].clone()).collect();
+            current.rows = keep.iter().map(|&p| current.rows[p]).collect();
         }
-        for row in &mut valid {
+        for row in &mut current.valid {
             row.push(true);
         }
         let ids: Vec<Vec<u32>> = next.iter().map(|&t| vec![t]).collect();
-        let input = ForwardInput::new(&ids, &valid, &device, dtype)?;
-        let hidden = model.forward(&input, Some(&mut cache), ForwardMode::INFERENCE)?;
-        cache.advance(1);
-        logits = model.logits(&hidden.squeeze(1)?)?;
+        let input = ForwardInput::new(&ids, &current.valid, &device, dtype)?;
+        let hidden = model.forward(&input, Some(&mut current.cache), ForwardMode::INFERENCE)?;
+        current.cache.advance(1);
+        current.logits = model.logits(&hidden.squeeze(1)?)?;
     }
     Ok(out)
+}
+
+/// The rows being decoded together: their cache, which of its columns hold each row's tokens,
+/// and the logits of each row's next token.
+struct Batch {
+    /// Batch position → prompt index.
+    rows: Vec<usize>,
+    cache: KvCache,
+    /// Per row, one flag per filled cache column.
+    valid: Vec<Vec<bool>>,
+    /// `[rows, vocab]`
+    logits: Tensor,
+}
+
+impl Batch {
+    /// Prefills `prompts[range]` left-padded in one forward pass. Identical prompts (the G rows
+    /// of a GRPO group) are prefilled once; their cache rows and first logits are copied.
+    fn prefill(
+        model: &CausalLm,
+        prompts: &[Vec<u32>],
+        range: std::ops::Range<usize>,
+        config: &SamplingConfig,
+        pad_id: u32,
+    ) -> Result<Batch, ModelError> {
+        let device = model.device();
+        let mut distinct: Vec<Vec<u32>> = Vec::new();
+        let mut distinct_of: Vec<usize> = Vec::with_capacity(range.len());
+        let mut seen: std::collections::HashMap<&[u32], usize> = std::collections::HashMap::new();
+        for prompt in &prompts[range.clone()] {
+            let index = *seen.entry(prompt.as_slice()).or_insert_with(|| {
+                distinct.push(prompt.clone());
+                distinct.len() - 1
+            });
+            distinct_of.push(index);
+        }
+        let prompt_len = distinct.iter().map(Vec::len).max().unwrap_or(0);
+        let (input, distinct_valid) = ForwardInput::left_padded(&distinct, pad_id, device, model.dtype())?;
+        let mut cache =
+            KvCache::new(&model.config, distinct.len(), prompt_len + config.max_new_tokens, device, model.dtype())?;
+        let hidden = model.forward(&input, Some(&mut cache), ForwardMode::INFERENCE)?;
+        cache.advance(prompt_len);
+        let mut logits = model.logits(&hidden.narrow(1, prompt_len - 1, 1)?.squeeze(1)?)?;
+        if distinct.len() < range.len() {
+            cache.select_rows(&distinct_of)?;
+            let index =
+                Tensor::from_vec(distinct_of.iter().map(|&d| d as u32).collect::<Vec<_>>(), range.len(), device)?;
+            logits = logits.index_select(&index, 0)?;
+        }
+        let valid = distinct_of.iter().map(|&d| distinct_valid[d].clone()).collect();
+        Ok(Batch { rows: range.collect(), cache, valid, logits })
+    }
+
+    /// This batch's rows followed by `joining`'s, their filled columns right-aligned in a new
+    /// cache. Leading columns no running row uses are dropped on the way.
+    fn merge(self, joining: Batch, max_new_tokens: usize) -> Result<Batch, ModelError> {
+        let unused = self.valid.iter().map(|row| row.iter().position(|&v| v).unwrap_or(row.len())).min().unwrap_or(0);
+        let own_width = self.cache.len() - unused;
+        let width = own_width.max(joining.cache.len());
+        let cache = KvCache::stack(&self.cache, unused, &joining.cache, width, width + max_new_tokens)?;
+        let align = |valid: Vec<Vec<bool>>, skip: usize, used: usize| -> Vec<Vec<bool>> {
+            valid
+                .into_iter()
+                .map(|row| std::iter::repeat_n(false, width - used).chain(row.into_iter().skip(skip)).collect())
+                .collect()
+        };
+        let joining_width = joining.cache.len();
+        let mut valid = align(self.valid, unused, own_width);
+        valid.extend(align(joining.valid, 0, joining_width));
+        let mut rows = self.rows;
+        rows.extend(joining.rows);
+        Ok(Batch { rows, cache, valid, logits: Tensor::cat(&[&self.logits, &joining.logits], 0)? })
+    }
 }
 
 /// Draws one token from `logits` and returns it with its log-probability.

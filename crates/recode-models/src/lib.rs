@@ -16,6 +16,6 @@ pub mod generate;
 pub mod local;
 pub mod log_probs;
 
-pub use generate::{FinishReason, Generation, SamplingConfig, generate, generate_with_streams};
+pub use generate::{FinishReason, Generation, SamplingConfig, generate, generate_continuous, generate_with_streams};
 pub use local::LocalModel;
 pub use log_probs::{TokenLogProbs, sequence_log_probs};

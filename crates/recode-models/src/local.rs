@@ -8,7 +8,7 @@ use recode_generate::{Completion, GenerateError, Generator, SamplingParams};
 use recode_weights::{ChatTokenizer, load_checkpoint};
 
 use crate::error::ModelError;
-use crate::generate::{GenerateProgress, Generation, SamplingConfig, generate_with_streams};
+use crate::generate::{GenerateProgress, Generation, SamplingConfig, generate_continuous};
 use crate::model::CausalLm;
 
 /// Reports generation progress (rows done, tokens, seconds) to the caller.
@@ -46,7 +46,8 @@ impl LocalModel {
         *self.progress.lock().expect("progress lock") = Some(sink);
     }
 
-    /// Samples one completion per `(prompt ids, stream)`, in batches of similar lengths.
+    /// Samples one completion per `(prompt ids, stream)`, `batch_size` rows decoded together
+    /// (longest prompts first; finished rows are replaced by waiting ones).
     pub fn generate_ids(
         &self,
         prompts: &[Vec<u32>],
@@ -55,31 +56,28 @@ impl LocalModel {
     ) -> Result<Vec<Generation>, ModelError> {
         let mut order: Vec<usize> = (0..prompts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(prompts[i].len()));
-        let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
+        let sorted: Vec<Vec<u32>> = order.iter().map(|&i| prompts[i].clone()).collect();
+        let sorted_streams: Vec<u64> = order.iter().map(|&i| streams[i]).collect();
         let decode = |ids: &[u32]| self.tokenizer.decode(ids).unwrap_or_default();
-        let mut done = 0;
-        for chunk in order.chunks(self.batch_size.max(1)) {
-            let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| prompts[i].clone()).collect();
-            let batch_streams: Vec<u64> = chunk.iter().map(|&i| streams[i]).collect();
-            let mut progress = self.progress.lock().expect("progress lock");
-            let mut report = |p: GenerateProgress| {
-                if let Some(sink) = progress.as_mut() {
-                    sink(done, prompts.len(), &p);
-                }
-            };
-            let generations = generate_with_streams(
-                &self.model,
-                &batch,
-                &batch_streams,
-                config,
-                self.tokenizer.pad_token_id(),
-                &decode,
-                &mut report,
-            )?;
-            for (&i, g) in chunk.iter().zip(generations) {
-                out[i] = Some(g);
+        let mut progress = self.progress.lock().expect("progress lock");
+        let mut report = |p: GenerateProgress| {
+            if let Some(sink) = progress.as_mut() {
+                sink(p.rows_finished, prompts.len(), &p);
             }
-            done += chunk.len();
+        };
+        let generations = generate_continuous(
+            &self.model,
+            &sorted,
+            &sorted_streams,
+            config,
+            self.batch_size.max(1),
+            self.tokenizer.pad_token_id(),
+            &decode,
+            &mut report,
+        )?;
+        let mut out: Vec<Option<Generation>> = vec![None; prompts.len()];
+        for (&i, g) in order.iter().zip(generations) {
+            out[i] = Some(g);
         }
         Ok(out.into_iter().map(|g| g.expect("every row generated")).collect())
     }

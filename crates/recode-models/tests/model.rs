@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use candle_core::{D, DType, Device, Tensor, Var};
 use recode_models::adapter::{AdapterConfig, AdapterKind, ForwardMode};
-use recode_models::generate::{SamplingConfig, generate, generate_with_streams};
+use recode_models::generate::{SamplingConfig, generate, generate_continuous, generate_with_streams};
 use recode_models::{CausalLm, ForwardInput, random_tensors, sequence_log_probs};
 use recode_weights::{Architecture, ModelConfig};
 
@@ -455,4 +455,66 @@ fn identical_prompts_share_a_prefill_without_changing_any_row() {
         }
     }
     assert_ne!(batch[0].ids, batch[1].ids, "rows of one prompt sample independently");
+}
+
+/// Continuous batching: finished rows are replaced by waiting prompts, and every row still
+/// samples exactly what it samples alone with its stream, whatever the batch width.
+#[test]
+fn refilled_batches_sample_every_row_as_it_samples_alone() {
+    let config = tiny(Architecture::Qwen2, false);
+    let (m, _) = model(&config, DType::F32);
+    let prompts: Vec<Vec<u32>> = vec![
+        IDS.to_vec(),
+        IDS[..2].to_vec(),
+        IDS[4..].to_vec(),
+        IDS.to_vec(),
+        IDS[1..7].to_vec(),
+        vec![9],
+        IDS.to_vec(),
+    ];
+    let streams: Vec<u64> = (20..27).collect();
+    for temperature in [0.0, 1.3] {
+        let sampling = SamplingConfig {
+            max_new_tokens: 14,
+            temperature,
+            seed: 5,
+            stop_ids: vec![60, 2, 7, 31],
+            ..SamplingConfig::default()
+        };
+        let run = |max_rows: usize, trace: &mut Vec<(usize, usize)>| {
+            generate_continuous(&m, &prompts, &streams, &sampling, max_rows, 0, &|_| String::new(), &mut |p| {
+                trace.push((p.rows_finished, p.active_rows))
+            })
+            .unwrap()
+        };
+        let mut trace = Vec::new();
+        let refilled = run(3, &mut trace);
+        assert_eq!(trace.last().unwrap().0, prompts.len(), "every row finishes");
+        if temperature > 0.0 {
+            // A row finished while others ran on (0 < active < 3), and later the batch was full again.
+            let partial = trace.iter().position(|&(_, active)| active > 0 && active < 3).expect("{trace:?}");
+            assert!(trace[partial..].iter().any(|&(_, active)| active == 3), "no refill: {trace:?}");
+        }
+        for (i, prompt) in prompts.iter().enumerate() {
+            let alone = generate_with_streams(
+                &m,
+                std::slice::from_ref(prompt),
+                &streams[i..=i],
+                &sampling,
+                0,
+                &|_| String::new(),
+                &mut |_| {},
+            )
+            .unwrap();
+            assert_eq!(alone[0].ids, refilled[i].ids, "temperature {temperature}, row {i}");
+            assert_eq!(alone[0].finish, refilled[i].finish);
+            for (x, y) in alone[0].log_probs.iter().zip(&refilled[i].log_probs) {
+                assert!((x - y).abs() < 1e-4, "row {i}: {x} vs {y}");
+            }
+        }
+        let (one, all) = (run(1, &mut Vec::new()), run(7, &mut Vec::new()));
+        for ((a, b), c) in one.iter().zip(&all).zip(&refilled) {
+            assert!(a.ids == b.ids && b.ids == c.ids && a.finish == b.finish && b.finish == c.finish);
+        }
+    }
 }

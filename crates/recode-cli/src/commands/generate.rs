@@ -99,9 +99,8 @@ pub fn load_local_model(
         if last.elapsed().as_secs_f64() >= 1.0 || p.active_rows == 0 {
             last = Instant::now();
             eprint!(
-                "\r  rows {done}/{total}  step {}/{}  active {}  {:.1} tok/s   ",
+                "\r  rows {done}/{total}  step {}  active {}  {:.1} tok/s   ",
                 p.step,
-                p.max_steps,
                 p.active_rows,
                 p.tokens_generated as f64 / p.seconds.max(1e-9)
             );
