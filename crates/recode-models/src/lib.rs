@@ -11,7 +11,7 @@ pub mod rng;
 pub use adapter::{AdapterConfig, AdapterKind, ForwardMode};
 pub use cache::KvCache;
 pub use error::ModelError;
-pub use model::{CausalLm, ForwardInput, random_tensors};
+pub use model::{CausalLm, Context, ForwardInput, random_tensors};
 pub mod generate;
 pub mod local;
 pub mod log_probs;

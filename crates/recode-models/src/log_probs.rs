@@ -1,10 +1,12 @@
 //! Per-token log-probabilities of completions given their prompts, for the policy-gradient
 //! loss. The LM head runs only at completion positions, in chunks ([`completion_log_probs`]).
+use std::collections::HashMap;
+
 use candle_core::{DType, Tensor};
 
 use crate::adapter::ForwardMode;
 use crate::error::ModelError;
-use crate::model::{CausalLm, ForwardInput};
+use crate::model::{CausalLm, Context, ForwardInput};
 use crate::ops::completion_log_probs;
 
 /// Right-padded per-token values of a batch of completions.
@@ -19,7 +21,9 @@ pub struct TokenLogProbs {
     pub lengths: Vec<usize>,
 }
 
-/// Log-probabilities of `completions[i]` after `prompts[i]`, in one left-padded forward pass.
+/// Log-probabilities of `completions[i]` after `prompts[i]`. Each distinct prompt is run once
+/// (a GRPO group's G rows share one prompt forward pass, and its gradient), then all completions
+/// together, right-padded, attending to their prompt's keys and values.
 pub fn sequence_log_probs(
     model: &CausalLm,
     prompts: &[Vec<u32>],
@@ -37,21 +41,48 @@ pub fn sequence_log_probs(
     if let Some(i) = (0..prompts.len()).find(|&i| prompts[i].is_empty() || completions[i].is_empty()) {
         return Err(ModelError::InvalidRequest(format!("row {i}: empty prompt or completion")));
     }
-    let rows: Vec<Vec<u32>> = prompts.iter().zip(completions).map(|(p, c)| [p.as_slice(), c].concat()).collect();
-    let (input, _) = ForwardInput::left_padded(&rows, pad_id, model.device(), model.dtype())?;
-    let hidden = model.forward(&input, None, mode)?; // [b, s, h]
-    let (b, s, h) = hidden.dims3()?;
-    // The token at column j is predicted by the hidden state at column j − 1.
+    let device = model.device();
+    let mut distinct: Vec<Vec<u32>> = Vec::new();
+    let mut distinct_of: Vec<usize> = Vec::with_capacity(prompts.len());
+    let mut seen: HashMap<&[u32], usize> = HashMap::new();
+    for prompt in prompts {
+        let index = *seen.entry(prompt.as_slice()).or_insert_with(|| {
+            distinct.push(prompt.clone());
+            distinct.len() - 1
+        });
+        distinct_of.push(index);
+    }
+    let (prefix_input, prefix_valid) = ForwardInput::left_padded(&distinct, pad_id, device, model.dtype())?;
+    let mut recorded = Vec::with_capacity(model.config.num_hidden_layers);
+    let prefix_hidden = model.forward_in(&prefix_input, &mut Context::Record(&mut recorded), mode)?; // [d, p, h]
+    let (d, p, h) = prefix_hidden.dims3()?;
+    let b = completions.len();
+    let c = completions.iter().map(Vec::len).max().unwrap_or(0);
+    let ids: Vec<Vec<u32>> = completions
+        .iter()
+        .map(|row| row.iter().copied().chain(std::iter::repeat_n(pad_id, c - row.len())).collect())
+        .collect();
+    let valid: Vec<Vec<bool>> = completions
+        .iter()
+        .zip(&distinct_of)
+        .map(|(row, &of)| prefix_valid[of].iter().copied().chain((0..c).map(|i| i < row.len())).collect())
+        .collect();
+    let input = ForwardInput::new(&ids, &valid, device, model.dtype())?;
+    let rows = Tensor::from_vec(distinct_of.iter().map(|&i| i as u32).collect::<Vec<_>>(), b, device)?;
+    let hidden = model.forward_in(&input, &mut Context::Prefix { layers: &recorded, rows: &rows }, mode)?; // [b, c, h]
+    // A completion's first token is predicted by its prompt's last hidden state, token i by the
+    // completion's hidden state i − 1: both come from one table [prompt states; completion states].
+    let states = Tensor::cat(&[prefix_hidden.reshape((d * p, h))?, hidden.reshape((b * c, h))?], 0)?;
     let mut positions = Vec::new();
     let mut targets = Vec::new();
-    for (r, c) in completions.iter().enumerate() {
-        let first = s - c.len();
-        positions.extend((0..c.len()).map(|i| (r * s + first + i - 1) as u32));
-        targets.extend_from_slice(c);
+    for (r, row) in completions.iter().enumerate() {
+        positions.push((distinct_of[r] * p + p - 1) as u32);
+        positions.extend((1..row.len()).map(|i| (d * p + r * c + i - 1) as u32));
+        targets.extend_from_slice(row);
     }
     let n = positions.len();
     let index = Tensor::from_vec(positions, n, model.device())?;
-    let selected = hidden.reshape((b * s, h))?.index_select(&index, 0)?;
+    let selected = states.index_select(&index, 0)?;
     let (values, entropy) = completion_log_probs(&selected, model.lm_head(), &targets)?;
     // Scatter the n values into [b, max_len], pointing padding at an appended zero.
     let max_len = completions.iter().map(Vec::len).max().unwrap_or(0);

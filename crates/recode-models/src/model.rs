@@ -139,6 +139,20 @@ impl DecoderLayer {
     }
 }
 
+/// The keys and values of earlier tokens a forward pass attends to before its own.
+pub enum Context<'a> {
+    /// Only the input's own tokens.
+    None,
+    /// Inference: the cache's filled columns; the new keys and values are written into it.
+    Cache(&'a mut KvCache),
+    /// Only the input's own tokens, and every layer's keys and values `[b, kv_heads, s, d]` are
+    /// kept (in the autograd graph) for a later [`Context::Prefix`] pass.
+    Record(&'a mut Vec<(Tensor, Tensor)>),
+    /// Recorded keys and values first: row `r` of the input continues recorded row `rows[r]`
+    /// (so rows that share a prompt share its activations, and gradients flow back into them).
+    Prefix { layers: &'a [(Tensor, Tensor)], rows: &'a Tensor },
+}
+
 /// A Qwen2 or Llama causal LM with optional LoRA/DoRA adapters.
 #[derive(Debug, Clone)]
 pub struct CausalLm {
@@ -393,7 +407,20 @@ impl CausalLm {
     pub fn forward(
         &self,
         input: &ForwardInput,
-        mut cache: Option<&mut KvCache>,
+        cache: Option<&mut KvCache>,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
+        match cache {
+            Some(cache) => self.forward_in(input, &mut Context::Cache(cache), mode),
+            None => self.forward_in(input, &mut Context::None, mode),
+        }
+    }
+
+    /// [`CausalLm::forward`] with the keys and values of earlier tokens given by `context`.
+    pub fn forward_in(
+        &self,
+        input: &ForwardInput,
+        context: &mut Context<'_>,
         mode: ForwardMode,
     ) -> Result<Tensor, ModelError> {
         let (b, s) = input.ids.dims2()?;
@@ -403,7 +430,7 @@ impl CausalLm {
         for (l, layer) in self.layers.iter().enumerate() {
             let residual = x.clone();
             let h = rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?;
-            let h = self.attention(l, layer, &h, b, s, &cos, &sin, &input.bias, cache.as_deref_mut(), mode)?;
+            let h = self.attention(l, layer, &h, b, s, &cos, &sin, &input.bias, context, mode)?;
             x = (residual + h)?;
             let residual = x.clone();
             let h = rms_norm(&x, &layer.post_norm, c.rms_norm_eps)?;
@@ -458,7 +485,7 @@ impl CausalLm {
         cos: &Tensor,
         sin: &Tensor,
         bias: &Tensor,
-        cache: Option<&mut KvCache>,
+        context: &mut Context<'_>,
         mode: ForwardMode,
     ) -> Result<Tensor, ModelError> {
         let c = &self.config;
@@ -468,9 +495,17 @@ impl CausalLm {
         let q = rope(&split(layer.attn.q.forward(x, mode)?, heads)?, cos, sin)?;
         let k = rope(&split(layer.attn.k.forward(x, mode)?, kv_heads)?, cos, sin)?;
         let v = split(layer.attn.v.forward(x, mode)?, kv_heads)?.contiguous()?;
-        let (k, v) = match cache {
-            Some(cache) => cache.append(l, &k, &v)?,
-            None => (k, v),
+        let (k, v) = match context {
+            Context::None => (k, v),
+            Context::Cache(cache) => cache.append(l, &k, &v)?,
+            Context::Record(layers) => {
+                layers.push((k.clone(), v.clone()));
+                (k, v)
+            }
+            Context::Prefix { layers, rows } => {
+                let (pk, pv) = &layers[l];
+                (Tensor::cat(&[&pk.index_select(rows, 0)?, &k], 2)?, Tensor::cat(&[&pv.index_select(rows, 0)?, &v], 2)?)
+            }
         };
         let t = k.dim(2)?;
         // Query heads grouped by their key/value head: no copy of K and V per query head.

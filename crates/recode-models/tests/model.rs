@@ -294,10 +294,11 @@ fn missing_and_misshapen_base_tensors_are_named() {
     assert!(err.contains("[32, 48]") && err.contains("expected [48, 32]"), "{err}");
 }
 
-/// Σ w ⊙ log π over a small batch, as a function of the adapter parameters.
+/// Σ w ⊙ log π over a small batch (rows 0 and 2 share their prompt's forward pass), as a
+/// function of the adapter parameters.
 fn weighted_log_prob(m: &CausalLm, weights: &Tensor) -> Tensor {
-    let prompts = vec![IDS[..4].to_vec(), IDS[..2].to_vec()];
-    let completions = vec![vec![5, 9, 11], vec![30, 2]];
+    let prompts = vec![IDS[..4].to_vec(), IDS[..2].to_vec(), IDS[..4].to_vec()];
+    let completions = vec![vec![5, 9, 11], vec![30, 2], vec![7, 3]];
     let lp = sequence_log_probs(m, &prompts, &completions, 0, ForwardMode::TRAIN).unwrap();
     (lp.log_probs * lp.mask).unwrap().broadcast_mul(weights).unwrap().sum_all().unwrap()
 }
@@ -317,7 +318,7 @@ fn gradients_match_finite_differences() {
         for var in m.trainable_vars() {
             var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.2, var.shape(), &dev()).unwrap()).unwrap()).unwrap();
         }
-        let weights = Tensor::new(&[[1.0f64, -0.5, 2.0], [0.7, 1.3, 0.0]], &dev()).unwrap();
+        let weights = Tensor::new(&[[1.0f64, -0.5, 2.0], [0.7, 1.3, 0.0], [-1.1, 0.4, 0.0]], &dev()).unwrap();
         let loss = weighted_log_prob(&m, &weights);
         let grads = loss.backward().unwrap();
         let eps = 1e-5;
@@ -351,6 +352,40 @@ fn gradients_match_finite_differences() {
             }
         }
         assert!(checked >= 3 * 2 * 7, "{checked}");
+    }
+}
+
+/// Rows that share a prompt share its forward pass: their log-probs and the adapter gradients
+/// equal those of each row scored alone.
+#[test]
+fn a_shared_prompt_gives_the_log_probs_and_gradients_of_rows_scored_alone() {
+    let config = tiny(Architecture::Llama, false);
+    let (mut m, _) = model(&config, DType::F32);
+    let adapter = AdapterConfig { dropout: 0.0, ..AdapterConfig::default() };
+    m.add_adapters(&adapter, 2).unwrap();
+    for var in m.trainable_vars() {
+        var.set(&(var.as_tensor() + Tensor::randn(0f32, 0.2, var.shape(), &dev()).unwrap()).unwrap()).unwrap();
+    }
+    let prompts = vec![IDS.to_vec(), IDS.to_vec(), IDS[2..].to_vec(), IDS.to_vec()];
+    let completions = vec![vec![5, 9, 11, 4], vec![30], vec![8, 8, 1], vec![12, 40]];
+    let batch = sequence_log_probs(&m, &prompts, &completions, 0, ForwardMode::TRAIN).unwrap();
+    let together = batch.log_probs.to_vec2::<f32>().unwrap();
+    let grads = (batch.log_probs * batch.mask).unwrap().sum_all().unwrap().backward().unwrap();
+    let vars = m.trainable_vars();
+    let mut summed: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().zeros_like().unwrap()).collect();
+    for r in 0..prompts.len() {
+        let alone = sequence_log_probs(&m, &prompts[r..=r], &completions[r..=r], 0, ForwardMode::TRAIN).unwrap();
+        let values = alone.log_probs.to_vec2::<f32>().unwrap();
+        for (i, v) in values[0].iter().enumerate() {
+            assert!((v - together[r][i]).abs() < 1e-5, "row {r} token {i}: {v} vs {}", together[r][i]);
+        }
+        let g = alone.log_probs.sum_all().unwrap().backward().unwrap();
+        for (sum, var) in summed.iter_mut().zip(&vars) {
+            *sum = (&*sum + g.get(var.as_tensor()).unwrap()).unwrap();
+        }
+    }
+    for (sum, var) in summed.iter().zip(&vars) {
+        assert!(max_abs_diff(sum, grads.get(var.as_tensor()).unwrap()) < 1e-4);
     }
 }
 
