@@ -33,6 +33,7 @@ fn step(step: u64, kl: Option<f64>) -> StepMetrics {
         entropy: Some(0.9),
         grad_norm: 0.4,
         lr: 2e-4,
+        prompt_tokens_mean: 300.0,
         completion_length_mean: 150.0 - s,
         completion_length_max: 192,
         truncated_fraction: 0.1,

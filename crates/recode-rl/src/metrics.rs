@@ -65,6 +65,9 @@ pub struct StepMetrics {
     pub grad_norm: f64,
     /// Learning rate of the step's (last) update.
     pub lr: f64,
+    /// Mean prompt length in tokens of the step's completions (what every row attends to).
+    #[serde(default)]
+    pub prompt_tokens_mean: f64,
     /// Completion length in tokens.
     pub completion_length_mean: f64,
     pub completion_length_max: usize,
@@ -258,6 +261,7 @@ mod tests {
             entropy: Some(1.5),
             grad_norm: 0.3,
             lr: 5e-5,
+            prompt_tokens_mean: 300.0,
             completion_length_mean: 100.0,
             completion_length_max: 128,
             truncated_fraction: 0.125,

@@ -510,6 +510,10 @@ impl Trainer {
         let total: Vec<f64> = rewards.iter().map(|r| r.total).collect();
         let reward = MeanStd::of(&total);
         let lengths: Vec<f64> = all.iter().map(|g| g.ids.len() as f64).collect();
+        let prompt_tokens: Vec<f64> = generated
+            .iter()
+            .flat_map(|g| std::iter::repeat_n(self.examples[g.example].prompt.len() as f64, g.completions.len()))
+            .collect();
         Ok(StepMetrics {
             step,
             epoch: self.cursor.epochs_done(),
@@ -528,6 +532,7 @@ impl Trainer {
             entropy: (report.tokens > 0).then_some(report.mean_entropy),
             grad_norm,
             lr,
+            prompt_tokens_mean: MeanStd::of(&prompt_tokens).mean,
             completion_length_mean: MeanStd::of(&lengths).mean,
             completion_length_max: all.iter().map(|g| g.ids.len()).max().unwrap_or(0),
             truncated_fraction: all.iter().filter(|g| g.truncated()).count() as f64 / all.len().max(1) as f64,
@@ -578,6 +583,7 @@ impl Trainer {
             entropy: Some(report.mean_entropy),
             grad_norm,
             lr,
+            prompt_tokens_mean: MeanStd::of(&prompts.iter().map(|p| p.len() as f64).collect::<Vec<_>>()).mean,
             completion_length_mean: MeanStd::of(&lengths).mean,
             completion_length_max: targets.iter().map(Vec::len).max().unwrap_or(0),
             truncated_fraction: 0.0,
