@@ -11,7 +11,7 @@ use candle_core::{DType, Tensor};
 use crate::adapter::ForwardMode;
 use crate::cache::KvCache;
 use crate::error::ModelError;
-use crate::model::{CausalLm, ForwardInput};
+use crate::model::{CausalLm, ForwardInput, distinct_rows};
 use crate::rng::SplitMix64;
 
 /// How to sample. Defaults: greedy, 256 new tokens.
@@ -258,16 +258,7 @@ impl Batch {
         pad_id: u32,
     ) -> Result<Batch, ModelError> {
         let device = model.device();
-        let mut distinct: Vec<Vec<u32>> = Vec::new();
-        let mut distinct_of: Vec<usize> = Vec::with_capacity(range.len());
-        let mut seen: std::collections::HashMap<&[u32], usize> = std::collections::HashMap::new();
-        for prompt in &prompts[range.clone()] {
-            let index = *seen.entry(prompt.as_slice()).or_insert_with(|| {
-                distinct.push(prompt.clone());
-                distinct.len() - 1
-            });
-            distinct_of.push(index);
-        }
+        let (distinct, distinct_of) = distinct_rows(&prompts[range.clone()]);
         let prompt_len = distinct.iter().map(Vec::len).max().unwrap_or(0);
         let (input, distinct_valid) = ForwardInput::left_padded(&distinct, pad_id, device, model.dtype())?;
         let mut cache =

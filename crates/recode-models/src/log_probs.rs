@@ -1,12 +1,10 @@
 //! Per-token log-probabilities of completions given their prompts, for the policy-gradient
 //! loss. The LM head runs only at completion positions, in chunks ([`completion_log_probs`]).
-use std::collections::HashMap;
-
 use candle_core::{DType, Tensor};
 
 use crate::adapter::ForwardMode;
 use crate::error::ModelError;
-use crate::model::{CausalLm, Context, ForwardInput};
+use crate::model::{CausalLm, Context, ForwardInput, distinct_rows};
 use crate::ops::completion_log_probs;
 
 /// Right-padded per-token values of a batch of completions.
@@ -42,16 +40,7 @@ pub fn sequence_log_probs(
         return Err(ModelError::InvalidRequest(format!("row {i}: empty prompt or completion")));
     }
     let device = model.device();
-    let mut distinct: Vec<Vec<u32>> = Vec::new();
-    let mut distinct_of: Vec<usize> = Vec::with_capacity(prompts.len());
-    let mut seen: HashMap<&[u32], usize> = HashMap::new();
-    for prompt in prompts {
-        let index = *seen.entry(prompt.as_slice()).or_insert_with(|| {
-            distinct.push(prompt.clone());
-            distinct.len() - 1
-        });
-        distinct_of.push(index);
-    }
+    let (distinct, distinct_of) = distinct_rows(prompts);
     let (prefix_input, prefix_valid) = ForwardInput::left_padded(&distinct, pad_id, device, model.dtype())?;
     let mut recorded = Vec::with_capacity(model.config.num_hidden_layers);
     let prefix_hidden = model.forward_in(&prefix_input, &mut Context::Record(&mut recorded), mode)?; // [d, p, h]

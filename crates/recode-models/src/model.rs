@@ -90,6 +90,22 @@ impl ForwardInput {
     }
 }
 
+/// The distinct rows of `rows` in first-seen order, and for each row the index of its distinct
+/// row: identical prompts (a GRPO group's) are then run once.
+pub(crate) fn distinct_rows(rows: &[Vec<u32>]) -> (Vec<Vec<u32>>, Vec<usize>) {
+    let mut distinct: Vec<Vec<u32>> = Vec::new();
+    let mut index_of: Vec<usize> = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<&[u32], usize> = HashMap::new();
+    for row in rows {
+        let index = *seen.entry(row.as_slice()).or_insert_with(|| {
+            distinct.push(row.clone());
+            distinct.len() - 1
+        });
+        index_of.push(index);
+    }
+    (distinct, index_of)
+}
+
 #[derive(Debug, Clone)]
 struct Attention {
     q: AdaptedLinear,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use candle_core::{D, DType, Device, Tensor, Var};
 use recode_models::adapter::{AdapterConfig, AdapterKind, ForwardMode};
 use recode_models::generate::{SamplingConfig, generate, generate_continuous, generate_with_streams};
-use recode_models::{CausalLm, ForwardInput, random_tensors, sequence_log_probs};
+use recode_models::{CausalLm, ForwardInput, Generation, random_tensors, sequence_log_probs};
 use recode_weights::{Architecture, ModelConfig};
 
 /// The device the tests run on: the CPU, or the first CUDA GPU with `RECODE_TEST_DEVICE=cuda`
@@ -456,6 +456,19 @@ fn bf16_log_probs_and_their_gradients_follow_f32() {
     assert!(max_abs_diff(&g32, &g16) < 0.05);
 }
 
+/// Asserts that `row` is what `prompt` samples alone with `stream`: the same tokens, the same
+/// finish, log-probs within float noise.
+fn assert_samples_as_alone(m: &CausalLm, prompt: &[u32], stream: u64, sampling: &SamplingConfig, row: &Generation) {
+    let alone = generate_with_streams(m, &[prompt.to_vec()], &[stream], sampling, 0, &|_| String::new(), &mut |_| {})
+        .unwrap()
+        .remove(0);
+    assert_eq!(alone.ids, row.ids, "prompt {prompt:?}, stream {stream}");
+    assert_eq!(alone.finish, row.finish);
+    for (x, y) in alone.log_probs.iter().zip(&row.log_probs) {
+        assert!((x - y).abs() < 1e-4, "stream {stream}: {x} vs {y}");
+    }
+}
+
 /// A GRPO group's identical prompts share one prefill: each row still samples exactly what it
 /// samples alone with its stream.
 #[test]
@@ -474,20 +487,7 @@ fn identical_prompts_share_a_prefill_without_changing_any_row() {
     let streams = [11u64, 12, 13, 14, 15];
     let batch = generate_with_streams(&m, &prompts, &streams, &sampling, 0, &|_| String::new(), &mut |_| {}).unwrap();
     for (i, prompt) in prompts.iter().enumerate() {
-        let alone = generate_with_streams(
-            &m,
-            std::slice::from_ref(prompt),
-            &streams[i..=i],
-            &sampling,
-            0,
-            &|_| String::new(),
-            &mut |_| {},
-        )
-        .unwrap();
-        assert_eq!(alone[0].ids, batch[i].ids, "row {i}");
-        for (x, y) in alone[0].log_probs.iter().zip(&batch[i].log_probs) {
-            assert!((x - y).abs() < 1e-4, "row {i}: {x} vs {y}");
-        }
+        assert_samples_as_alone(&m, prompt, streams[i], &sampling, &batch[i]);
     }
     assert_ne!(batch[0].ids, batch[1].ids, "rows of one prompt sample independently");
 }
@@ -531,21 +531,7 @@ fn refilled_batches_sample_every_row_as_it_samples_alone() {
             assert!(trace[partial..].iter().any(|&(_, active)| active == 3), "no refill: {trace:?}");
         }
         for (i, prompt) in prompts.iter().enumerate() {
-            let alone = generate_with_streams(
-                &m,
-                std::slice::from_ref(prompt),
-                &streams[i..=i],
-                &sampling,
-                0,
-                &|_| String::new(),
-                &mut |_| {},
-            )
-            .unwrap();
-            assert_eq!(alone[0].ids, refilled[i].ids, "temperature {temperature}, row {i}");
-            assert_eq!(alone[0].finish, refilled[i].finish);
-            for (x, y) in alone[0].log_probs.iter().zip(&refilled[i].log_probs) {
-                assert!((x - y).abs() < 1e-4, "row {i}: {x} vs {y}");
-            }
+            assert_samples_as_alone(&m, prompt, streams[i], &sampling, &refilled[i]);
         }
         let (one, all) = (run(1, &mut Vec::new()), run(7, &mut Vec::new()));
         for ((a, b), c) in one.iter().zip(&all).zip(&refilled) {
