@@ -20,8 +20,10 @@ def area(samples, spacing=1.0):
 def peak(samples):
     return float(np.max(samples))
 "#;
-const NOTE: &str = "numpy.trapz was removed in NumPy 2.0 (deprecated since 2.0): use numpy.trapezoid, \
-                    which takes the same arguments (y, x=None, dx=1.0, axis=-1).";
+// Greedy decoding makes the run deterministic. With a vaguer note ("… use numpy.trapezoid, which
+// takes the same arguments") the untrained 0.5B model answers with the unit unchanged.
+const NOTE: &str = "numpy.trapz was removed in NumPy 2.0. Use numpy.trapezoid instead: numpy.trapz(y, dx=1.0) \
+                    becomes numpy.trapezoid(y, dx=1.0).";
 
 fn model_path() -> PathBuf {
     let path = std::env::var_os("RECODE_MODEL").map(PathBuf::from).unwrap_or_else(recode_weights::default_model_path);
