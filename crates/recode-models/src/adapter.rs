@@ -104,11 +104,25 @@ pub struct Adapter {
     pub magnitude: Option<Var>,
     pub scale: f64,
     pub dropout: f64,
+    /// This adapter's own dropout stream (from its layer and module), so that two adapters never
+    /// draw the same mask from one [`ForwardMode::dropout_seed`].
+    pub stream: u64,
+}
+
+/// The dropout stream of the adapter on `module` of layer `layer`.
+pub fn adapter_stream(layer: usize, module: &str) -> u64 {
+    let index = TARGETABLE.iter().position(|&m| m == module).unwrap_or(TARGETABLE.len());
+    (layer * (TARGETABLE.len() + 1) + index) as u64
 }
 
 impl Adapter {
     /// A fresh adapter for `weight: [out, in]`: it does not change the layer's output.
-    pub fn init(weight: &Tensor, config: &AdapterConfig, rng: &mut SplitMix64) -> Result<Adapter, ModelError> {
+    pub fn init(
+        weight: &Tensor,
+        config: &AdapterConfig,
+        stream: u64,
+        rng: &mut SplitMix64,
+    ) -> Result<Adapter, ModelError> {
         let (out, inp) = weight.dims2()?;
         let bound = 1.0 / (inp as f64).sqrt(); // kaiming_uniform(a = √5), as PEFT
         let a: Vec<f32> = (0..config.rank * inp).map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32).collect();
@@ -118,7 +132,7 @@ impl Adapter {
             AdapterKind::Lora => None,
             AdapterKind::Dora => Some(Var::from_tensor(&row_norm(weight)?)?),
         };
-        Ok(Adapter { a, b, magnitude, scale: config.scale(), dropout: config.dropout })
+        Ok(Adapter { a, b, magnitude, scale: config.scale(), dropout: config.dropout, stream })
     }
 
     /// `W + s·B·A`, the weight this adapter stands for.
@@ -160,12 +174,33 @@ pub struct ForwardMode {
     pub adapters: bool,
     /// Training: adapter dropout is active.
     pub train: bool,
+    /// Where training's dropout masks are drawn from: one seed gives the same masks, so a run
+    /// repeats exactly (and resumes exactly) with dropout on.
+    pub dropout_seed: u64,
 }
 
 impl ForwardMode {
-    pub const INFERENCE: ForwardMode = ForwardMode { adapters: true, train: false };
-    pub const TRAIN: ForwardMode = ForwardMode { adapters: true, train: true };
-    pub const REFERENCE: ForwardMode = ForwardMode { adapters: false, train: false };
+    pub const INFERENCE: ForwardMode = ForwardMode { adapters: true, train: false, dropout_seed: 0 };
+    pub const TRAIN: ForwardMode = ForwardMode { adapters: true, train: true, dropout_seed: 0 };
+    pub const REFERENCE: ForwardMode = ForwardMode { adapters: false, train: false, dropout_seed: 0 };
+
+    /// Training with dropout masks drawn from `seed`.
+    pub fn train_with_seed(seed: u64) -> ForwardMode {
+        ForwardMode { dropout_seed: seed, ..ForwardMode::TRAIN }
+    }
+
+    /// The same mode with fresh dropout masks, for another pass over other tokens.
+    pub fn next_pass(self, pass: u64) -> ForwardMode {
+        ForwardMode { dropout_seed: SplitMix64::new(self.dropout_seed).fork(pass).next_u64(), ..self }
+    }
+}
+
+/// `x ⊙ mask / (1 − p)` with a Bernoulli(1 − p) mask drawn from `rng`: inverted dropout, as
+/// PyTorch's, with a reproducible mask.
+fn seeded_dropout(x: &Tensor, p: f64, rng: &mut SplitMix64) -> candle_core::Result<Tensor> {
+    let keep = (1.0 / (1.0 - p)) as f32;
+    let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.next_f64() < p { 0.0 } else { keep }).collect();
+    x * Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?
 }
 
 impl AdaptedLinear {
@@ -175,7 +210,7 @@ impl AdaptedLinear {
         let out = match (&self.adapter, mode.adapters) {
             (Some(adapter), true) => {
                 let dropped = if mode.train && adapter.dropout > 0.0 {
-                    candle_nn::ops::dropout(x, adapter.dropout as f32)?
+                    seeded_dropout(x, adapter.dropout, &mut SplitMix64::new(mode.dropout_seed).fork(adapter.stream))?
                 } else {
                     x.clone()
                 };

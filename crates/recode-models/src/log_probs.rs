@@ -58,7 +58,9 @@ pub fn sequence_log_probs(
         .collect();
     let input = ForwardInput::new(&ids, &valid, device, model.dtype())?;
     let rows = Tensor::from_vec(distinct_of.iter().map(|&i| i as u32).collect::<Vec<_>>(), b, device)?;
-    let hidden = model.forward_in(&input, &mut Context::Prefix { layers: &recorded, rows: &rows }, mode)?; // [b, c, h]
+    // The completions get dropout masks of their own, not the prompt pass's again.
+    let hidden =
+        model.forward_in(&input, &mut Context::Prefix { layers: &recorded, rows: &rows }, mode.next_pass(1))?; // [b, c, h]
     // A completion's first token is predicted by its prompt's last hidden state, token i by the
     // completion's hidden state i − 1: both come from one table [prompt states; completion states].
     let states = Tensor::cat(&[prefix_hidden.reshape((d * p, h))?, hidden.reshape((b * c, h))?], 0)?;

@@ -11,8 +11,8 @@ use candle_core::{D, DType, Device, Tensor, Var};
 use recode_weights::{Architecture, ModelConfig, expected_tensors};
 
 use crate::adapter::{
-    AdaptedLinear, Adapter, AdapterConfig, ForwardMode, parse_peft_config, peft_config_json, peft_module_name,
-    peft_tensors,
+    AdaptedLinear, Adapter, AdapterConfig, ForwardMode, adapter_stream, parse_peft_config, peft_config_json,
+    peft_module_name, peft_tensors,
 };
 use crate::cache::KvCache;
 use crate::error::ModelError;
@@ -291,7 +291,7 @@ impl CausalLm {
         for (l, layer) in self.layers.iter_mut().enumerate() {
             for (module, linear) in layer.linears_mut() {
                 linear.adapter = if config.applies_to(l, module) {
-                    Some(Adapter::init(&linear.weight, config, &mut rng)?)
+                    Some(Adapter::init(&linear.weight, config, adapter_stream(l, module), &mut rng)?)
                 } else {
                     None
                 };
@@ -378,7 +378,8 @@ impl CausalLm {
                     crate::adapter::AdapterKind::Dora => Some(take(format!("{prefix}.lora_magnitude_vector"), &[out])?),
                     crate::adapter::AdapterKind::Lora => None,
                 };
-                linear.adapter = Some(Adapter { a, b, magnitude, scale: config.scale(), dropout: config.dropout });
+                let (scale, dropout, stream) = (config.scale(), config.dropout, adapter_stream(l, module));
+                linear.adapter = Some(Adapter { a, b, magnitude, scale, dropout, stream });
             }
         }
         if let Some(extra) = tensors.keys().min() {

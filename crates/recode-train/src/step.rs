@@ -55,7 +55,9 @@ pub struct StepReport {
 }
 
 /// Gradients of the policy loss with respect to `vars`, accumulated over micro-batches of
-/// `micro_batch` rows. Returns one gradient per var (zeros where the loss does not reach it).
+/// `micro_batch` rows, adapter dropout drawn from `dropout_seed`. Returns one gradient per var
+/// (zeros where the loss does not reach it).
+#[allow(clippy::too_many_arguments)]
 pub fn policy_gradient(
     model: &CausalLm,
     vars: &[Var],
@@ -63,6 +65,7 @@ pub fn policy_gradient(
     settings: &LossSettings,
     pad_id: u32,
     micro_batch: usize,
+    dropout_seed: u64,
 ) -> Result<(Vec<Tensor>, StepReport), StepError> {
     let mask: Vec<Vec<bool>> =
         rollouts.completions.iter().zip(&rollouts.keep).map(|(c, &keep)| vec![keep; c.len()]).collect();
@@ -77,6 +80,7 @@ pub fn policy_gradient(
         &rollouts.completions,
         pad_id,
         micro_batch,
+        dropout_seed,
         &mut report,
         |rows, logp| {
             let ref_logp = if settings.beta > 0.0 {
@@ -134,17 +138,27 @@ pub fn sft_gradient(
     targets: &[Vec<u32>],
     pad_id: u32,
     micro_batch: usize,
+    dropout_seed: u64,
 ) -> Result<(Vec<Tensor>, StepReport), StepError> {
     let mask: Vec<Vec<bool>> = targets.iter().map(|t| vec![true; t.len()]).collect();
     let weights = aggregation_weights(LossAggregation::TokenMean, &mask, 1).map_err(loss_err)?;
     let mut report = StepReport::default();
-    let grads =
-        backprop_micro_batches(model, vars, prompts, targets, pad_id, micro_batch, &mut report, |rows, logp| {
+    let grads = backprop_micro_batches(
+        model,
+        vars,
+        prompts,
+        targets,
+        pad_id,
+        micro_batch,
+        dropout_seed,
+        &mut report,
+        |rows, logp| {
             let weights = &weights[rows];
             let loss = -logp.iter().zip(weights).flat_map(|(l, w)| l.iter().zip(w).map(|(l, w)| l * w)).sum::<f64>();
             let grad_logp = weights.iter().map(|row| row.iter().map(|w| -w).collect()).collect();
             Ok(Partial { grad_logp, loss, policy_loss: loss, kl_loss: 0.0, tokens: logp.iter().map(Vec::len).sum() })
-        })?;
+        },
+    )?;
     Ok((grads, report))
 }
 
@@ -172,6 +186,7 @@ fn backprop_micro_batches(
     completions: &[Vec<u32>],
     pad_id: u32,
     micro_batch: usize,
+    dropout_seed: u64,
     report: &mut StepReport,
     mut loss_of: impl FnMut(std::ops::Range<usize>, Vec<Vec<f64>>) -> Result<Partial, StepError>,
 ) -> Result<Vec<Tensor>, StepError> {
@@ -180,8 +195,8 @@ fn backprop_micro_batches(
     let mut entropy_sum = 0.0;
     for start in (0..n).step_by(micro_batch.max(1)) {
         let rows = start..(start + micro_batch.max(1)).min(n);
-        let current =
-            sequence_log_probs(model, &prompts[rows.clone()], &completions[rows.clone()], pad_id, ForwardMode::TRAIN)?;
+        let mode = ForwardMode::train_with_seed(dropout_seed).next_pass(start as u64);
+        let current = sequence_log_probs(model, &prompts[rows.clone()], &completions[rows.clone()], pad_id, mode)?;
         let logp = rows_f64(&current.log_probs, &completions[rows.clone()])?;
         let part = loss_of(rows.clone(), logp)?;
         let width = current.log_probs.dim(1)?;

@@ -302,6 +302,14 @@ impl Trainer {
         lr_at(o.lr, o.schedule, step - 1, o.warmup_steps, self.config.steps, o.min_lr_ratio)
     }
 
+    /// The adapter-dropout seed of one update of a step: a function of the run's seed only, so a
+    /// resumed run draws the masks an uninterrupted one would. Its own stream family, apart
+    /// from sampling's.
+    fn dropout_seed(&self, step: u64, update: u64) -> u64 {
+        let family = Rng::derive(self.config.seed, DROPOUT_STREAMS).next_u64();
+        Rng::derive(family, step * 1024 + update).next_u64()
+    }
+
     fn sampling_config(&self, step: u64, batch: usize) -> SamplingConfig {
         let s = &self.config.sampling;
         SamplingConfig {
@@ -452,11 +460,13 @@ impl Trainer {
         let mut report = StepReport::default();
         let mut grad_norm = 0.0;
         if !rollouts.completions.is_empty() {
-            for _ in 0..a.num_iterations.max(1) {
+            for pass in 0..a.num_iterations.max(1) {
                 for start in (0..rollouts.completions.len()).step_by(mini_batch_rows) {
                     let part = rollouts.rows(start..(start + mini_batch_rows).min(rollouts.completions.len()));
                     let vars = self.optimizer.vars.clone();
-                    let (grads, r) = policy_gradient(&self.model, &vars, &part, &settings, pad, a.micro_batch_size)?;
+                    let dropout = self.dropout_seed(step, (pass * rollouts.completions.len() + start) as u64);
+                    let (grads, r) =
+                        policy_gradient(&self.model, &vars, &part, &settings, pad, a.micro_batch_size, dropout)?;
                     if !r.loss.is_finite() {
                         return Err(TrainError::Numeric { step, message: format!("loss is {}", r.loss) });
                     }
@@ -557,8 +567,15 @@ impl Trainer {
         }
         let vars = self.optimizer.vars.clone();
         let pad = self.tokenizer.pad_token_id();
-        let (grads, report) =
-            sft_gradient(&self.model, &vars, &prompts, &targets, pad, self.config.algorithm.micro_batch_size)?;
+        let (grads, report) = sft_gradient(
+            &self.model,
+            &vars,
+            &prompts,
+            &targets,
+            pad,
+            self.config.algorithm.micro_batch_size,
+            self.dropout_seed(step, 0),
+        )?;
         if !report.loss.is_finite() {
             return Err(TrainError::Numeric { step, message: format!("loss is {}", report.loss) });
         }
@@ -636,6 +653,9 @@ fn parse_device(name: &str) -> Result<Device, TrainError> {
 
 /// Gain on the tiny model's final norm (see [`load_model`]).
 const TINY_OUTPUT_GAIN: f64 = 4.0;
+
+/// The stream (of the run's seed) that adapter-dropout seeds derive from.
+const DROPOUT_STREAMS: u64 = 0xD80F_0000_0000_0001;
 
 /// The base model: a checkpoint on disk, or the tiny random model of `[model.tiny]`.
 fn load_model(

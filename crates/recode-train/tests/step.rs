@@ -79,7 +79,7 @@ fn gradients_are_the_reference_loss_gradients() {
         (LossAggregation::SeqMeanTokenSumNorm, 0.001, Some(3.0)),
     ] {
         let s = settings(aggregation, beta, dual);
-        let (grads, report) = policy_gradient(&model, &vars, &r, &s, 0, 4).unwrap();
+        let (grads, report) = policy_gradient(&model, &vars, &r, &s, 0, 4, 0).unwrap();
         assert!((report.loss - reference_loss(&model, &r, &s)).abs() < 1e-5, "{aggregation:?}");
         let eps = 1e-6;
         for (v, var) in vars.iter().enumerate().step_by(5) {
@@ -112,8 +112,8 @@ fn micro_batches_add_up_to_the_full_batch() {
         var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.3, var.shape(), &Device::Cpu).unwrap()).unwrap()).unwrap();
     }
     let s = settings(LossAggregation::SeqMeanTokenMean, 0.04, None);
-    let (full, a) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 4).unwrap();
-    let (micro, b) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 1).unwrap();
+    let (full, a) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 4, 0).unwrap();
+    let (micro, b) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 1, 0).unwrap();
     assert!((a.loss - b.loss).abs() < 1e-10);
     for (x, y) in full.iter().zip(&micro) {
         let diff = (x - y).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap();

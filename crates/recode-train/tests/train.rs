@@ -51,13 +51,26 @@ fn assert_same_adapters(a: &Path, b: &Path) {
 #[test]
 fn three_steps_resume_three_steps_equals_six_straight() {
     let tmp = tempfile::tempdir().unwrap();
-    let (straight, split) = (tmp.path().join("straight"), tmp.path().join("split"));
-    Trainer::new(tiny(&straight, &[]), None).unwrap().run(|_| {}).unwrap();
+    let plain = resume_equals_straight(&tmp.path().join("plain"), &[]);
+    // With adapter dropout on, the masks are drawn from the run's seed, so the same holds.
+    let dropout = resume_equals_straight(&tmp.path().join("dropout"), &["lora.dropout=0.1"]);
+    let (x, y) = (adapter(&plain), adapter(&dropout));
+    assert!(
+        x.keys().any(|k| (&x[k] - &y[k]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap() > 0.0)
+    );
+}
 
-    let mut first = Trainer::new(tiny(&split, &["steps=3"]), None).unwrap();
+/// Runs 6 steps straight and 3 + resume + 3 under `dir` with `overrides`, checks that both end
+/// identical, and returns the straight run's last checkpoint.
+fn resume_equals_straight(dir: &Path, overrides: &[&str]) -> PathBuf {
+    let (straight, split) = (dir.join("straight"), dir.join("split"));
+    Trainer::new(tiny(&straight, overrides), None).unwrap().run(|_| {}).unwrap();
+
+    let first_half: Vec<&str> = overrides.iter().copied().chain(["steps=3"]).collect();
+    let mut first = Trainer::new(tiny(&split, &first_half), None).unwrap();
     first.run(|_| {}).unwrap();
     drop(first);
-    let mut resumed = Trainer::new(tiny(&split, &[]), Some(&split)).unwrap();
+    let mut resumed = Trainer::new(tiny(&split, overrides), Some(&split)).unwrap();
     assert_eq!(resumed.step_index(), 3);
     resumed.run(|_| {}).unwrap();
 
@@ -84,6 +97,7 @@ fn three_steps_resume_three_steps_equals_six_straight() {
     // checkpoint.every = 3: steps 3 and 6.
     let steps: Vec<u64> = recode_train::checkpoint::list(&straight).unwrap().into_iter().map(|(s, _)| s).collect();
     assert_eq!(steps, vec![3, 6]);
+    checkpoint(&straight)
 }
 
 #[test]
