@@ -165,8 +165,9 @@ pub fn program(problem: &Problem, answer: &Answer) -> String {
     format!("{code}\n\n{}\n\ncheck({})\n", problem.test, problem.entry_point)
 }
 
-/// The chat prompt for instruct models (no prefill): the function to complete in a python
-/// block, the whole function asked back in one.
+/// The chat prompt for instruct models: the function to complete in a python block, the whole
+/// function asked back in one, and the assistant's turn opened (no prefill) — without it the
+/// model has to write `<|im_start|>assistant` itself, and the 0.5B model often does not.
 pub fn messages(problem: &Problem) -> Vec<Message> {
     vec![
         Message::new(Role::System, "You are a helpful code assistant."),
@@ -178,6 +179,7 @@ pub fn messages(problem: &Problem) -> Vec<Message> {
                 problem.prompt
             ),
         ),
+        Message::new(Role::Assistant, ""),
     ]
 }
 

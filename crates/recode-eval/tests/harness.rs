@@ -234,6 +234,15 @@ fn generated_candidates_pass_at_k_and_resume() {
 }
 
 #[test]
+fn humaneval_prompt_opens_the_assistant_turn() {
+    let problems = humaneval::load_problems(&fixture("humaneval-tiny.jsonl.gz")).unwrap();
+    let text = recode_data::prompt::render_chatml(&humaneval::messages(&problems[0]));
+    assert!(text.starts_with("<|im_start|>system\nYou are a helpful code assistant.<|im_end|>\n<|im_start|>user\n"));
+    assert!(text.contains(&problems[0].prompt));
+    assert!(text.ends_with("```\n<|im_end|>\n<|im_start|>assistant\n"), "{text}");
+}
+
+#[test]
 fn humaneval_reference_and_samples() {
     let root = tempfile::tempdir().unwrap();
     let problems = humaneval::load_problems(&fixture("humaneval-tiny.jsonl.gz")).unwrap();
