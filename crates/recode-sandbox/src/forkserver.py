@@ -238,7 +238,21 @@ def child(req, fds, notes_fd, pidns_note):
 # Once per server, after the imports: a pids cgroup and read-only file systems.
 server_notes = []
 cgroup = None
+def remove_stale_cgroups():
+    # A server killed before it could clean up (SIGKILL) leaves its empty group behind: remove
+    # the groups of servers that no longer exist. A group that still holds processes is busy and
+    # rmdir refuses it.
+    for name in os.listdir(PIDS_ROOT):
+        pid = name[len("recode-sandbox-"):]
+        if name.startswith("recode-sandbox-") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                os.rmdir(os.path.join(PIDS_ROOT, name))
+            except OSError:
+                pass
+
+
 if cgroup_v1_pids():
+    remove_stale_cgroups()
     cgroup = os.path.join(PIDS_ROOT, f"recode-sandbox-{os.getpid()}")
     try:
         os.mkdir(cgroup)

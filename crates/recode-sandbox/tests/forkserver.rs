@@ -285,3 +285,25 @@ fn network_policy_allow_skips_the_namespace() {
     assert!(!out.network_isolated);
     root.assert_empty();
 }
+
+/// A server killed by SIGKILL leaves its empty pids cgroup behind; the next server removes the
+/// groups of servers that no longer exist.
+#[test]
+fn a_new_server_removes_the_cgroups_of_dead_servers() {
+    let pids = Path::new("/sys/fs/cgroup/pids");
+    if std::fs::metadata(pids).map(|m| m.permissions().readonly()).unwrap_or(true) || !pids.is_dir() {
+        eprintln!("skipped: no writable v1 pids hierarchy");
+        return;
+    }
+    let dead = (1_000_000..4_000_000).rev().find(|p| !Path::new(&format!("/proc/{p}")).exists()).unwrap();
+    let stale = pids.join(format!("recode-sandbox-{dead}"));
+    if std::fs::create_dir(&stale).is_err() {
+        eprintln!("skipped: cannot create {}", stale.display());
+        return;
+    }
+    let root = Root::new();
+    let server = server(&root, limits(3_000));
+    let out = server.run(&RunSpec::new(python(), "print('ok')")).unwrap();
+    assert_eq!(out.error_class(), ErrorClass::Ok);
+    assert!(!stale.exists(), "{} is still there", stale.display());
+}
