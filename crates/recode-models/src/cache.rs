@@ -81,20 +81,19 @@ impl KvCache {
             Tensor::cat(&[&Tensor::zeros((b, heads, width - used, d), t.dtype(), t.device())?, &filled], 2)
         };
         let top_width = top_width.unwrap_or_default();
-        let mut layers = Vec::with_capacity(top.layers.len());
-        for ((tk, tv), (bk, bv)) in top.layers.iter().zip(&bottom.layers) {
-            let mut pair = Vec::with_capacity(2);
-            for (t, b) in [(tk, bk), (tv, bv)] {
-                let rows = Tensor::cat(&[&part(t, skip, top_width)?, &part(b, 0, bottom.len)?], 0)?;
-                let (n, heads, _, d) = rows.dims4()?;
-                let full = Tensor::zeros((n, heads, capacity, d), rows.dtype(), rows.device())?;
-                full.slice_set(&rows, 2, 0)?;
-                pair.push(full);
-            }
-            let v = pair.pop().expect("two tensors");
-            let k = pair.pop().expect("two tensors");
-            layers.push((k, v));
-        }
+        let both = |t: &Tensor, b: &Tensor| -> candle_core::Result<Tensor> {
+            let rows = Tensor::cat(&[&part(t, skip, top_width)?, &part(b, 0, bottom.len)?], 0)?;
+            let (n, heads, _, d) = rows.dims4()?;
+            let full = Tensor::zeros((n, heads, capacity, d), rows.dtype(), rows.device())?;
+            full.slice_set(&rows, 2, 0)?;
+            Ok(full)
+        };
+        let layers = top
+            .layers
+            .iter()
+            .zip(&bottom.layers)
+            .map(|((tk, tv), (bk, bv))| Ok((both(tk, bk)?, both(tv, bv)?)))
+            .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(KvCache { layers, len: width, capacity })
     }
 

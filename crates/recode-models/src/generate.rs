@@ -85,8 +85,6 @@ impl Generation {
 pub struct GenerateProgress {
     /// Decoding steps so far (one token for every active row).
     pub step: usize,
-    /// The longest a row may run (`max_new_tokens`).
-    pub max_steps: usize,
     pub active_rows: usize,
     /// Rows finished so far, of all the call's prompts.
     pub rows_finished: usize,
@@ -208,7 +206,6 @@ pub fn generate_continuous(
         step += 1;
         progress(GenerateProgress {
             step,
-            max_steps: config.max_new_tokens,
             active_rows: keep.len(),
             rows_finished: finished,
             tokens_generated: generated,

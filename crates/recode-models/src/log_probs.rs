@@ -46,15 +46,15 @@ pub fn sequence_log_probs(
     let prefix_hidden = model.forward_in(&prefix_input, &mut Context::Record(&mut recorded), mode)?; // [d, p, h]
     let (d, p, h) = prefix_hidden.dims3()?;
     let b = completions.len();
-    let c = completions.iter().map(Vec::len).max().unwrap_or(0);
+    let max_len = completions.iter().map(Vec::len).max().unwrap_or(0);
     let ids: Vec<Vec<u32>> = completions
         .iter()
-        .map(|row| row.iter().copied().chain(std::iter::repeat_n(pad_id, c - row.len())).collect())
+        .map(|row| row.iter().copied().chain(std::iter::repeat_n(pad_id, max_len - row.len())).collect())
         .collect();
     let valid: Vec<Vec<bool>> = completions
         .iter()
         .zip(&distinct_of)
-        .map(|(row, &of)| prefix_valid[of].iter().copied().chain((0..c).map(|i| i < row.len())).collect())
+        .map(|(row, &of)| prefix_valid[of].iter().copied().chain((0..max_len).map(|i| i < row.len())).collect())
         .collect();
     let input = ForwardInput::new(&ids, &valid, device, model.dtype())?;
     let rows = Tensor::from_vec(distinct_of.iter().map(|&i| i as u32).collect::<Vec<_>>(), b, device)?;
@@ -63,20 +63,19 @@ pub fn sequence_log_probs(
         model.forward_in(&input, &mut Context::Prefix { layers: &recorded, rows: &rows }, mode.next_pass(1))?; // [b, c, h]
     // A completion's first token is predicted by its prompt's last hidden state, token i by the
     // completion's hidden state i − 1: both come from one table [prompt states; completion states].
-    let states = Tensor::cat(&[prefix_hidden.reshape((d * p, h))?, hidden.reshape((b * c, h))?], 0)?;
+    let states = Tensor::cat(&[prefix_hidden.reshape((d * p, h))?, hidden.reshape((b * max_len, h))?], 0)?;
     let mut positions = Vec::new();
     let mut targets = Vec::new();
     for (r, row) in completions.iter().enumerate() {
         positions.push((distinct_of[r] * p + p - 1) as u32);
-        positions.extend((1..row.len()).map(|i| (d * p + r * c + i - 1) as u32));
+        positions.extend((1..row.len()).map(|i| (d * p + r * max_len + i - 1) as u32));
         targets.extend_from_slice(row);
     }
     let n = positions.len();
-    let index = Tensor::from_vec(positions, n, model.device())?;
+    let index = Tensor::from_vec(positions, n, device)?;
     let selected = states.index_select(&index, 0)?;
     let (values, entropy) = completion_log_probs(&selected, model.lm_head(), &targets)?;
     // Scatter the n values into [b, max_len], pointing padding at an appended zero.
-    let max_len = completions.iter().map(Vec::len).max().unwrap_or(0);
     let mut gather = Vec::with_capacity(b * max_len);
     let mut mask = Vec::with_capacity(b * max_len);
     let mut offset = 0;

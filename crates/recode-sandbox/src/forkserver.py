@@ -235,9 +235,6 @@ def child(req, fds, notes_fd, pidns_note):
     run_program(req, fds)
 
 
-# Once per server, after the imports: a pids cgroup and read-only file systems.
-server_notes = []
-cgroup = None
 def remove_stale_cgroups():
     # A server killed before it could clean up (SIGKILL) leaves its empty group behind: remove
     # the groups of servers that no longer exist. A group that still holds processes is busy and
@@ -251,6 +248,9 @@ def remove_stale_cgroups():
                 pass
 
 
+# Once per server, after the imports: a pids cgroup and read-only file systems.
+server_notes = []
+cgroup = None
 if cgroup_v1_pids():
     remove_stale_cgroups()
     cgroup = os.path.join(PIDS_ROOT, f"recode-sandbox-{os.getpid()}")
