@@ -1,12 +1,13 @@
 """PyTorch + PEFT: one LoRA step's forward + backward, the peer of recode-models' lora_step_bench.
 
-    python python/bench/lora_step_torch.py HF_DIR [ROWS] [PROMPT_LEN] [COMPLETION_LEN]
+    python python/bench/lora_step_torch.py HF_DIR [ROWS] [PROMPT_LEN] [COMPLETION_LEN] [--checkpointed]
 
 Same model (the converted Hugging Face directory), same token ids, LoRA r = 8 / α = 16 on
 q/k/v/o, f32, loss = Σ log π over the completion tokens (logits only at completion positions and
-a per-row log-softmax, as TRL computes them); prints seconds and peak RSS.
+a per-row log-softmax, as TRL computes them); prints seconds, the loading's peak RSS and the
+steps' peak RSS (VmHWM reset after loading). `--checkpointed`: transformers' gradient
+checkpointing (non-reentrant), as TRL enables by default.
 """
-import resource
 import sys
 import time
 
@@ -20,18 +21,30 @@ def ids(row: int, length: int, salt: int) -> list[int]:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
+
+
+def reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def main() -> None:
-    hf_dir = sys.argv[1]
-    rows, prompt_len, completion_len = (int(a) for a in (sys.argv[2:5] + ["8", "150", "256"][len(sys.argv[2:5]):]))
+    checkpointed = "--checkpointed" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--checkpointed"]
+    hf_dir = args[0]
+    rows, prompt_len, completion_len = (int(a) for a in (args[1:4] + ["8", "150", "256"][len(args[1:4]):]))
     model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0,
                                              target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
+    if checkpointed:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
     model.train()
     input_ids = torch.tensor([ids(r, prompt_len, 1) + ids(r, completion_len, 2) for r in range(rows)])
     loaded = peak_rss_mb()
+    reset_peak_rss()
     for step in range(2):
         started = time.perf_counter()
         # As TRL does: logits only at the completion positions, then a log-softmax per row
@@ -45,8 +58,9 @@ def main() -> None:
         total = time.perf_counter() - started
         model.zero_grad(set_to_none=True)
         print(f"step {step}: {rows} × ({prompt_len} + {completion_len}) tokens: forward {forward:.1f} s, "
-              f"forward+backward {total:.1f} s, loss {loss.item():.1f}, peak RSS {peak_rss_mb():.0f} MB "
-              f"(after loading {loaded:.0f} MB)  torch {torch.__version__} threads {torch.get_num_threads()}")
+              f"forward+backward {total:.1f} s, loss {loss.item():.1f}, peak RSS since loading {peak_rss_mb():.0f} MB "
+              f"(loading's peak {loaded:.0f} MB), checkpointed {checkpointed}, "
+              f"torch {torch.__version__} threads {torch.get_num_threads()}")
 
 
 if __name__ == "__main__":

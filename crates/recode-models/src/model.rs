@@ -155,6 +155,17 @@ impl DecoderLayer {
     }
 }
 
+/// Per forward pass, what all its layers share.
+pub(crate) struct PassInput {
+    b: usize,
+    s: usize,
+    /// Rotary tables `[b, 1, s, head_dim / 2]`.
+    cos: Tensor,
+    sin: Tensor,
+    /// `[b, 1, s, t]`, see [`ForwardInput::bias`].
+    bias: Tensor,
+}
+
 /// The keys and values of earlier tokens a forward pass attends to before its own.
 pub enum Context<'a> {
     /// Only the input's own tokens.
@@ -440,22 +451,49 @@ impl CausalLm {
         context: &mut Context<'_>,
         mode: ForwardMode,
     ) -> Result<Tensor, ModelError> {
-        let (b, s) = input.ids.dims2()?;
-        let c = &self.config;
-        let mut x = self.embed.index_select(&input.ids.flatten_all()?, 0)?; // [b·s, h]
-        let (cos, sin) = self.rotary(&input.positions, b, s)?;
-        for (l, layer) in self.layers.iter().enumerate() {
-            let residual = x.clone();
-            let h = rms_norm(&x, &layer.input_norm, c.rms_norm_eps)?;
-            let h = self.attention(l, layer, &h, b, s, &cos, &sin, &input.bias, context, mode)?;
-            x = (residual + h)?;
-            let residual = x.clone();
-            let h = rms_norm(&x, &layer.post_norm, c.rms_norm_eps)?;
-            let gate = layer.mlp.gate.forward(&h, mode)?.silu()?;
-            let up = layer.mlp.up.forward(&h, mode)?;
-            x = (residual + layer.mlp.down.forward(&(gate * up)?, mode)?)?;
+        let pass = self.pass_input(input)?;
+        let mut x = self.embed_ids(&input.ids)?;
+        for l in 0..self.layers.len() {
+            x = self.decoder_layer(l, &x, &pass, context, mode)?;
         }
-        Ok(rms_norm(&x, &self.norm, c.rms_norm_eps)?.reshape((b, s, c.hidden_size))?)
+        self.final_norm(&x, &pass)
+    }
+
+    /// What every layer of one forward pass over `input` shares: its shape, rotary tables and
+    /// attention bias.
+    pub(crate) fn pass_input(&self, input: &ForwardInput) -> Result<PassInput, ModelError> {
+        let (b, s) = input.ids.dims2()?;
+        let (cos, sin) = self.rotary(&input.positions, b, s)?;
+        Ok(PassInput { b, s, cos, sin, bias: input.bias.clone() })
+    }
+
+    /// Token embeddings `[b·s, hidden]` of ids `[b, s]`.
+    pub(crate) fn embed_ids(&self, ids: &Tensor) -> Result<Tensor, ModelError> {
+        Ok(self.embed.index_select(&ids.flatten_all()?, 0)?)
+    }
+
+    /// Decoder layer `l`: hidden states `[b·s, hidden]` in and out.
+    pub(crate) fn decoder_layer(
+        &self,
+        l: usize,
+        x: &Tensor,
+        pass: &PassInput,
+        context: &mut Context<'_>,
+        mode: ForwardMode,
+    ) -> Result<Tensor, ModelError> {
+        let layer = &self.layers[l];
+        let eps = self.config.rms_norm_eps;
+        let h = rms_norm(x, &layer.input_norm, eps)?;
+        let x = (x + self.attention(l, layer, &h, pass, context, mode)?)?;
+        let h = rms_norm(&x, &layer.post_norm, eps)?;
+        let gate = layer.mlp.gate.forward(&h, mode)?.silu()?;
+        let up = layer.mlp.up.forward(&h, mode)?;
+        Ok((&x + layer.mlp.down.forward(&(gate * up)?, mode)?)?)
+    }
+
+    /// The final norm of the last layer's states `[b·s, hidden]`, as `[b, s, hidden]`.
+    pub(crate) fn final_norm(&self, x: &Tensor, pass: &PassInput) -> Result<Tensor, ModelError> {
+        Ok(rms_norm(x, &self.norm, self.config.rms_norm_eps)?.reshape((pass.b, pass.s, self.config.hidden_size))?)
     }
 
     /// Logits `[..., vocab]` of hidden states `[..., hidden]`.
@@ -491,20 +529,17 @@ impl CausalLm {
         Ok((make(cos)?, make(sin)?))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn attention(
         &self,
         l: usize,
         layer: &DecoderLayer,
         x: &Tensor,
-        b: usize,
-        s: usize,
-        cos: &Tensor,
-        sin: &Tensor,
-        bias: &Tensor,
+        pass: &PassInput,
         context: &mut Context<'_>,
         mode: ForwardMode,
     ) -> Result<Tensor, ModelError> {
+        let PassInput { b, s, cos, sin, bias } = pass;
+        let (b, s) = (*b, *s);
         let c = &self.config;
         let (heads, kv_heads, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         let groups = heads / kv_heads;

@@ -284,6 +284,10 @@ pub struct AlgorithmConfig {
     /// micro-batches of a step, so memory is bounded whatever P × G is. Must divide P × G
     /// (SFT: P). Paper: 4 (GRPO, per device).
     pub micro_batch_size: usize,
+    /// Recompute each decoder layer's activations during the backward pass instead of keeping
+    /// every layer's: training memory stops growing with layers × tokens, for one more forward
+    /// pass. Paper: not stated (TRL's default is on).
+    pub gradient_checkpointing: bool,
     /// Prompts per optimizer update (verl's `ppo_mini_batch_size`): a step's P prompts are
     /// split into P / this updates; absent = one update per step. Paper: GRPO absent; DAPO 4
     /// (two updates per batch of 8).
@@ -320,6 +324,7 @@ impl Default for AlgorithmConfig {
             loss_aggregation: LossAggregation::SeqMeanTokenMean,
             loss_norm_length: None,
             micro_batch_size: 4,
+            gradient_checkpointing: false,
             mini_batch_prompts: None,
             dynamic_sampling: false,
             dynamic_sampling_metric: DynamicSamplingMetric::Correctness,

@@ -14,5 +14,5 @@ pub mod trainer;
 
 pub use checkpoint::{CheckpointError, TrainerState};
 pub use optim::{AdamW, AdamWConfig, AdamWState};
-pub use step::{Rollouts, StepError, StepReport, policy_gradient, sft_gradient};
+pub use step::{Backprop, Rollouts, StepError, StepReport, policy_gradient, sft_gradient};
 pub use trainer::{StepOutcome, TrainError, Trainer, sft_target};

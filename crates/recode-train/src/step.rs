@@ -1,7 +1,6 @@
 //! One policy-gradient step: log-probabilities → reference loss → gradients, over micro-batches.
-use candle_core::backprop::GradStore;
 use candle_core::{DType, Tensor, Var};
-use recode_models::{CausalLm, ForwardMode, ModelError, sequence_log_probs};
+use recode_models::{CausalLm, ForwardMode, ModelError, log_prob_gradients, sequence_log_probs};
 use recode_rl::{LossAggregation, LossInput, LossReport, LossSettings, aggregation_weights, policy_loss_weighted};
 
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +11,17 @@ pub enum StepError {
     Candle(#[from] candle_core::Error),
     #[error("loss: {0}")]
     Loss(String),
+}
+
+/// How a step's backward pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backprop {
+    /// Rows per forward/backward pass; gradients are summed over the micro-batches.
+    pub micro_batch: usize,
+    /// Where the adapter dropout masks are drawn from.
+    pub dropout_seed: u64,
+    /// Recompute each layer's activations in the backward pass (see [`log_prob_gradients`]).
+    pub checkpointed: bool,
 }
 
 /// A batch of sampled completions with their advantages (one per completion).
@@ -54,18 +64,15 @@ pub struct StepReport {
     pub tokens: usize,
 }
 
-/// Gradients of the policy loss with respect to `vars`, accumulated over micro-batches of
-/// `micro_batch` rows, adapter dropout drawn from `dropout_seed`. Returns one gradient per var
-/// (zeros where the loss does not reach it).
-#[allow(clippy::too_many_arguments)]
+/// Gradients of the policy loss with respect to `vars`, accumulated over the micro-batches of
+/// `plan`. Returns one gradient per var (zeros where the loss does not reach it).
 pub fn policy_gradient(
     model: &CausalLm,
     vars: &[Var],
     rollouts: &Rollouts,
     settings: &LossSettings,
     pad_id: u32,
-    micro_batch: usize,
-    dropout_seed: u64,
+    plan: Backprop,
 ) -> Result<(Vec<Tensor>, StepReport), StepError> {
     let mask: Vec<Vec<bool>> =
         rollouts.completions.iter().zip(&rollouts.keep).map(|(c, &keep)| vec![keep; c.len()]).collect();
@@ -79,8 +86,7 @@ pub fn policy_gradient(
         &rollouts.prompts,
         &rollouts.completions,
         pad_id,
-        micro_batch,
-        dropout_seed,
+        plan,
         &mut report,
         |rows, logp| {
             let ref_logp = if settings.beta > 0.0 {
@@ -137,28 +143,17 @@ pub fn sft_gradient(
     prompts: &[Vec<u32>],
     targets: &[Vec<u32>],
     pad_id: u32,
-    micro_batch: usize,
-    dropout_seed: u64,
+    plan: Backprop,
 ) -> Result<(Vec<Tensor>, StepReport), StepError> {
     let mask: Vec<Vec<bool>> = targets.iter().map(|t| vec![true; t.len()]).collect();
     let weights = aggregation_weights(LossAggregation::TokenMean, &mask, 1).map_err(loss_err)?;
     let mut report = StepReport::default();
-    let grads = backprop_micro_batches(
-        model,
-        vars,
-        prompts,
-        targets,
-        pad_id,
-        micro_batch,
-        dropout_seed,
-        &mut report,
-        |rows, logp| {
-            let weights = &weights[rows];
-            let loss = -logp.iter().zip(weights).flat_map(|(l, w)| l.iter().zip(w).map(|(l, w)| l * w)).sum::<f64>();
-            let grad_logp = weights.iter().map(|row| row.iter().map(|w| -w).collect()).collect();
-            Ok(Partial { grad_logp, loss, policy_loss: loss, kl_loss: 0.0, tokens: logp.iter().map(Vec::len).sum() })
-        },
-    )?;
+    let grads = backprop_micro_batches(model, vars, prompts, targets, pad_id, plan, &mut report, |rows, logp| {
+        let weights = &weights[rows];
+        let loss = -logp.iter().zip(weights).flat_map(|(l, w)| l.iter().zip(w).map(|(l, w)| l * w)).sum::<f64>();
+        let grad_logp = weights.iter().map(|row| row.iter().map(|w| -w).collect()).collect();
+        Ok(Partial { grad_logp, loss, policy_loss: loss, kl_loss: 0.0, tokens: logp.iter().map(Vec::len).sum() })
+    })?;
     Ok((grads, report))
 }
 
@@ -185,33 +180,45 @@ fn backprop_micro_batches(
     prompts: &[Vec<u32>],
     completions: &[Vec<u32>],
     pad_id: u32,
-    micro_batch: usize,
-    dropout_seed: u64,
+    plan: Backprop,
     report: &mut StepReport,
     mut loss_of: impl FnMut(std::ops::Range<usize>, Vec<Vec<f64>>) -> Result<Partial, StepError>,
 ) -> Result<Vec<Tensor>, StepError> {
     let n = completions.len();
+    let micro_batch = plan.micro_batch.max(1);
     let mut grads: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().zeros_like()).collect::<Result<_, _>>()?;
     let mut entropy_sum = 0.0;
-    for start in (0..n).step_by(micro_batch.max(1)) {
-        let rows = start..(start + micro_batch.max(1)).min(n);
-        let mode = ForwardMode::train_with_seed(dropout_seed).next_pass(start as u64);
-        let current = sequence_log_probs(model, &prompts[rows.clone()], &completions[rows.clone()], pad_id, mode)?;
-        let logp = rows_f64(&current.log_probs, &completions[rows.clone()])?;
-        let part = loss_of(rows.clone(), logp)?;
-        let width = current.log_probs.dim(1)?;
-        let g: Vec<f32> = part
-            .grad_logp
-            .iter()
-            .flat_map(|row| row.iter().map(|&v| v as f32).chain(std::iter::repeat(0.0)).take(width))
-            .collect();
-        let g = Tensor::from_vec(g, (rows.len(), width), model.device())?.to_dtype(current.log_probs.dtype())?;
-        let store: GradStore = (&current.log_probs * g)?.sum_all()?.backward()?;
-        for (sum, var) in grads.iter_mut().zip(vars) {
-            if let Some(g) = store.get(var.as_tensor()) {
+    for start in (0..n).step_by(micro_batch) {
+        let rows = start..(start + micro_batch).min(n);
+        let mode = ForwardMode::train_with_seed(plan.dropout_seed).next_pass(start as u64);
+        let mut part = None;
+        let (current, micro_grads) = log_prob_gradients(
+            model,
+            &prompts[rows.clone()],
+            &completions[rows.clone()],
+            pad_id,
+            mode,
+            vars,
+            plan.checkpointed,
+            |current| -> Result<Tensor, StepError> {
+                let logp = rows_f64(&current.log_probs, &completions[rows.clone()])?;
+                let p = loss_of(rows.clone(), logp)?;
+                let width = current.log_probs.dim(1)?;
+                let g: Vec<f32> = p
+                    .grad_logp
+                    .iter()
+                    .flat_map(|row| row.iter().map(|&v| v as f32).chain(std::iter::repeat(0.0)).take(width))
+                    .collect();
+                part = Some(p);
+                Ok(Tensor::from_vec(g, (rows.len(), width), model.device())?)
+            },
+        )?;
+        for (sum, g) in grads.iter_mut().zip(micro_grads) {
+            if let Some(g) = g {
                 *sum = (&*sum + g)?;
             }
         }
+        let part = part.expect("the loss ran");
         report.loss += part.loss;
         report.policy_loss += part.policy_loss;
         report.kl_loss += part.kl_loss;

@@ -33,7 +33,7 @@ use recode_weights::{ChatTokenizer, load_checkpoint};
 
 use crate::checkpoint::{self, CheckpointError, TrainerState};
 use crate::optim::{AdamW, AdamWConfig};
-use crate::step::{Rollouts, StepError, StepReport, policy_gradient, sft_gradient};
+use crate::step::{Backprop, Rollouts, StepError, StepReport, policy_gradient, sft_gradient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -310,6 +310,16 @@ impl Trainer {
         Rng::derive(family, step * 1024 + update).next_u64()
     }
 
+    /// The backward pass of update `update` of step `step`.
+    fn backprop(&self, step: u64, update: u64) -> Backprop {
+        let a = &self.config.algorithm;
+        Backprop {
+            micro_batch: a.micro_batch_size,
+            dropout_seed: self.dropout_seed(step, update),
+            checkpointed: a.gradient_checkpointing,
+        }
+    }
+
     fn sampling_config(&self, step: u64, batch: usize) -> SamplingConfig {
         let s = &self.config.sampling;
         SamplingConfig {
@@ -464,9 +474,9 @@ impl Trainer {
                 for start in (0..rollouts.completions.len()).step_by(mini_batch_rows) {
                     let part = rollouts.rows(start..(start + mini_batch_rows).min(rollouts.completions.len()));
                     let vars = self.optimizer.vars.clone();
-                    let dropout = self.dropout_seed(step, (pass * rollouts.completions.len() + start) as u64);
+                    let update = (pass * rollouts.completions.len() + start) as u64;
                     let (grads, r) =
-                        policy_gradient(&self.model, &vars, &part, &settings, pad, a.micro_batch_size, dropout)?;
+                        policy_gradient(&self.model, &vars, &part, &settings, pad, self.backprop(step, update))?;
                     if !r.loss.is_finite() {
                         return Err(TrainError::Numeric { step, message: format!("loss is {}", r.loss) });
                     }
@@ -567,15 +577,7 @@ impl Trainer {
         }
         let vars = self.optimizer.vars.clone();
         let pad = self.tokenizer.pad_token_id();
-        let (grads, report) = sft_gradient(
-            &self.model,
-            &vars,
-            &prompts,
-            &targets,
-            pad,
-            self.config.algorithm.micro_batch_size,
-            self.dropout_seed(step, 0),
-        )?;
+        let (grads, report) = sft_gradient(&self.model, &vars, &prompts, &targets, pad, self.backprop(step, 0))?;
         if !report.loss.is_finite() {
             return Err(TrainError::Numeric { step, message: format!("loss is {}", report.loss) });
         }

@@ -1,22 +1,32 @@
 //! The training step against its f64 reference: gradients by finite differences of the
 //! recode-rl loss, and micro-batching (learning is tested through the loop, tests/train.rs).
 use candle_core::{DType, Device, Tensor};
-use recode_models::adapter::{AdapterConfig, ForwardMode, TARGETABLE};
+use recode_models::adapter::{AdapterConfig, AdapterKind, ForwardMode, TARGETABLE};
 use recode_models::{CausalLm, random_tensors, sequence_log_probs};
 use recode_rl::{LossAggregation, LossInput, LossSettings, policy_loss};
-use recode_train::{Rollouts, policy_gradient};
+use recode_train::{Backprop, Rollouts, policy_gradient};
 use recode_weights::Architecture;
 use recode_weights::testing::tiny_config;
 
 fn tiny_model(dtype: DType, seed: u64) -> CausalLm {
+    tiny_model_with(dtype, seed, AdapterConfig { dropout: 0.0, ..AdapterConfig::default() })
+}
+
+fn tiny_model_with(dtype: DType, seed: u64, adapter: AdapterConfig) -> CausalLm {
     let mut config = tiny_config(Architecture::Qwen2);
     config.vocab_size = 40;
     let tensors = random_tensors(&config, seed, &Device::Cpu, dtype).unwrap();
     let mut model = CausalLm::from_tensors(&config, &tensors).unwrap();
-    let adapter =
-        AdapterConfig { dropout: 0.0, targets: TARGETABLE.map(String::from).to_vec(), ..AdapterConfig::default() };
-    model.add_adapters(&adapter, seed).unwrap();
+    model.add_adapters(&AdapterConfig { targets: TARGETABLE.map(String::from).to_vec(), ..adapter }, seed).unwrap();
     model
+}
+
+fn plan(micro_batch: usize, checkpointed: bool) -> Backprop {
+    Backprop { micro_batch, dropout_seed: 0, checkpointed }
+}
+
+fn max_abs_diff(x: &Tensor, y: &Tensor) -> f64 {
+    (x - y).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
 }
 
 fn settings(aggregation: LossAggregation, beta: f64, dual_clip: Option<f64>) -> LossSettings {
@@ -73,13 +83,14 @@ fn gradients_are_the_reference_loss_gradients() {
             .map(|(i, (row, c))| (0..c.len()).map(|t| (row[t] + shifts[(i + t) % 5]) as f32).collect())
             .collect(),
     );
-    for (aggregation, beta, dual) in [
-        (LossAggregation::TokenMean, 0.0, None),
-        (LossAggregation::SeqMeanTokenMean, 0.04, None),
-        (LossAggregation::SeqMeanTokenSumNorm, 0.001, Some(3.0)),
+    for (aggregation, beta, dual, checkpointed) in [
+        (LossAggregation::TokenMean, 0.0, None, false),
+        (LossAggregation::SeqMeanTokenMean, 0.04, None, false),
+        (LossAggregation::SeqMeanTokenSumNorm, 0.001, Some(3.0), false),
+        (LossAggregation::SeqMeanTokenMean, 0.04, Some(3.0), true),
     ] {
         let s = settings(aggregation, beta, dual);
-        let (grads, report) = policy_gradient(&model, &vars, &r, &s, 0, 4, 0).unwrap();
+        let (grads, report) = policy_gradient(&model, &vars, &r, &s, 0, plan(4, checkpointed)).unwrap();
         assert!((report.loss - reference_loss(&model, &r, &s)).abs() < 1e-5, "{aggregation:?}");
         let eps = 1e-6;
         for (v, var) in vars.iter().enumerate().step_by(5) {
@@ -112,11 +123,39 @@ fn micro_batches_add_up_to_the_full_batch() {
         var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.3, var.shape(), &Device::Cpu).unwrap()).unwrap()).unwrap();
     }
     let s = settings(LossAggregation::SeqMeanTokenMean, 0.04, None);
-    let (full, a) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 4, 0).unwrap();
-    let (micro, b) = policy_gradient(&model, &vars, &rollouts(), &s, 0, 1, 0).unwrap();
+    let (full, a) = policy_gradient(&model, &vars, &rollouts(), &s, 0, plan(4, false)).unwrap();
+    let (micro, b) = policy_gradient(&model, &vars, &rollouts(), &s, 0, plan(1, false)).unwrap();
     assert!((a.loss - b.loss).abs() < 1e-10);
     for (x, y) in full.iter().zip(&micro) {
-        let diff = (x - y).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap();
+        let diff = max_abs_diff(x, y);
         assert!(diff < 1e-10, "{diff}");
+    }
+}
+
+#[test]
+fn checkpointed_gradients_equal_the_stored_ones() {
+    // Dropout on (the recomputation must draw the same masks), a prompt shared by three rows
+    // (its gradient comes from several completions), LoRA and DoRA.
+    for kind in [AdapterKind::Lora, AdapterKind::Dora] {
+        let model = tiny_model_with(DType::F64, 6, AdapterConfig { dropout: 0.1, kind, ..AdapterConfig::default() });
+        let vars = model.trainable_vars();
+        for var in &vars {
+            var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.3, var.shape(), &Device::Cpu).unwrap()).unwrap())
+                .unwrap();
+        }
+        let mut r = rollouts();
+        r.prompts = vec![vec![1, 5, 9], vec![2, 3], vec![1, 5, 9], vec![1, 5, 9]];
+        let s = settings(LossAggregation::TokenMean, 0.04, None);
+        for micro_batch in [4, 2] {
+            let seeded = |checkpointed| Backprop { dropout_seed: 17, ..plan(micro_batch, checkpointed) };
+            let (stored, a) = policy_gradient(&model, &vars, &r, &s, 0, seeded(false)).unwrap();
+            let (recomputed, b) = policy_gradient(&model, &vars, &r, &s, 0, seeded(true)).unwrap();
+            assert!((a.loss - b.loss).abs() < 1e-12, "{kind:?}: {} vs {}", a.loss, b.loss);
+            assert!(stored.iter().any(|g| max_abs_diff(g, &g.zeros_like().unwrap()) > 1e-3), "gradients are zero");
+            for (v, (x, y)) in stored.iter().zip(&recomputed).enumerate() {
+                let diff = max_abs_diff(x, y);
+                assert!(diff < 1e-10, "{kind:?} micro-batch {micro_batch} var {v}: {diff}");
+            }
+        }
     }
 }

@@ -426,7 +426,18 @@ fn hf_directory_errors_name_the_file_and_field() {
     assert!(err.ends_with("tokenizer_config.json: `pad_token` \"<pad>\" is not a token of tokenizer.json"), "{err}");
 
     std::fs::write(&tc_path, &tc).unwrap();
-    std::fs::remove_file(hf.join("model.safetensors")).unwrap();
+    let weights = hf.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() - 100]).unwrap();
+    let err = load_checkpoint(&hf, &Device::Cpu, DType::F32).unwrap_err().to_string();
+    assert!(
+        err.contains("model.safetensors: tensor `") && err.contains("bytes) within the file"),
+        "a truncated file: {err}"
+    );
+    std::fs::write(&weights, &bytes[..4]).unwrap();
+    let err = load_checkpoint(&hf, &Device::Cpu, DType::F32).unwrap_err().to_string();
+    assert!(err.contains("model.safetensors: header length: "), "{err}");
+    std::fs::remove_file(&weights).unwrap();
     let err = load_checkpoint(&hf, &Device::Cpu, DType::F32).unwrap_err().to_string();
     assert!(err.ends_with("not a model: no *.safetensors files (PyTorch .bin checkpoints are not supported)"), "{err}");
 }

@@ -29,12 +29,14 @@ pub struct Options {
     pub seed: u64,
     /// `--save-hf DIR`: write the random weights as a Hugging Face directory and exit.
     pub save_hf: Option<PathBuf>,
+    /// `--checkpointed`: recompute each layer's activations in the backward pass (lora_step_bench).
+    pub checkpointed: bool,
 }
 
 pub fn parse_options() -> Result<Options, Box<dyn std::error::Error>> {
     let mut positional = Vec::new();
     let (mut device_name, mut dtype_name) = ("cpu".to_string(), "f32".to_string());
-    let (mut random, mut seed, mut save_hf) = (None, 0u64, None);
+    let (mut random, mut seed, mut save_hf, mut checkpointed) = (None, 0u64, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -44,6 +46,7 @@ pub fn parse_options() -> Result<Options, Box<dyn std::error::Error>> {
             "--random" => random = Some(value("--random")?),
             "--seed" => seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--save-hf" => save_hf = Some(PathBuf::from(value("--save-hf")?)),
+            "--checkpointed" => checkpointed = true,
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}").into()),
             _ => positional.push(arg),
         }
@@ -62,7 +65,7 @@ pub fn parse_options() -> Result<Options, Box<dyn std::error::Error>> {
     if save_hf.is_some() && random.is_none() {
         return Err("--save-hf needs --random".into());
     }
-    Ok(Options { positional, device, device_name, dtype, random, seed, save_hf })
+    Ok(Options { positional, device, device_name, dtype, random, seed, save_hf, checkpointed })
 }
 
 /// The config of a `--random` shape.
@@ -155,6 +158,12 @@ fn used_bytes_probe(_device: &Device) -> Option<Probe> {
 }
 
 /// Peak resident memory of this process, in MiB.
+/// Resets the peak resident memory (`VmHWM`) to the current one, so that a later
+/// [`peak_rss_mb`] measures what came after (Linux: `clear_refs` value 5).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 pub fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
