@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use candle_core::DType;
 use recode_models::adapter::{AdapterConfig, ForwardMode};
-use recode_models::{CausalLm, ModelError, log_prob_gradients};
+use recode_models::{CausalLm, LogProbGraph};
 use recode_weights::load_checkpoint;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -57,22 +57,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for step in 0..3 {
         let sampler = common::MemorySampler::start(&options.device);
         let started = Instant::now();
-        let mut forward = 0.0;
-        let vars = model.trainable_vars();
-        let (lp, grads) = log_prob_gradients(
-            &model,
-            &prompts,
-            &completions,
-            0,
-            ForwardMode::TRAIN,
-            &vars,
-            options.checkpointed,
-            |lp| -> Result<_, ModelError> {
-                options.device.synchronize()?;
-                forward = started.elapsed().as_secs_f64();
-                Ok(lp.mask.clone())
-            },
-        )?;
+        let graph = LogProbGraph::forward(&model, &prompts, &completions, 0, ForwardMode::TRAIN, options.checkpointed)?;
+        options.device.synchronize()?;
+        let forward = started.elapsed().as_secs_f64();
+        let lp = graph.values().clone();
+        let grads = graph.backward(&lp.mask, &model.trainable_vars())?;
         options.device.synchronize()?;
         let total = started.elapsed().as_secs_f64();
         let peak = sampler.finish();

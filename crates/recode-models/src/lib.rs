@@ -18,4 +18,4 @@ pub mod log_probs;
 
 pub use generate::{FinishReason, Generation, SamplingConfig, generate, generate_continuous, generate_with_streams};
 pub use local::LocalModel;
-pub use log_probs::{TokenLogProbs, log_prob_gradients, sequence_log_probs};
+pub use log_probs::{LogProbGraph, TokenLogProbs, sequence_log_probs};

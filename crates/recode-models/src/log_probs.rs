@@ -41,88 +41,144 @@ pub fn sequence_log_probs(
     batch.log_probs(model, &prefix_hidden, &hidden)
 }
 
-/// The gradients of `Σ g · log_probs` with respect to `vars`, where `g = loss_grad(log_probs)`
-/// (`[b, max_len]`, zero at padding) is the loss's gradient with respect to the log-probabilities
-/// of [`sequence_log_probs`] (computed with the same `mode`). One gradient per var, `None` where
-/// the loss does not reach it.
+/// The completion log-probabilities of a batch, ready to be differentiated: [`LogProbGraph::values`]
+/// gives them (as [`sequence_log_probs`] would), [`LogProbGraph::backward`] the gradients of
+/// `Σ g · log_probs` for the loss's `g = ∂L/∂log_probs`.
 ///
-/// With `checkpointed`, each decoder layer's activations live only while that layer is
-/// differentiated: the forward pass keeps the states between layers, and the backward pass
-/// recomputes one layer at a time (with the same dropout masks) — one more forward pass for
-/// memory that no longer grows with layers × tokens.
-pub fn log_prob_gradients<E: From<ModelError>>(
-    model: &CausalLm,
-    prompts: &[Vec<u32>],
-    completions: &[Vec<u32>],
-    pad_id: u32,
-    mode: ForwardMode,
-    vars: &[Var],
-    checkpointed: bool,
-    loss_grad: impl FnOnce(&TokenLogProbs) -> Result<Tensor, E>,
-) -> Result<(TokenLogProbs, Vec<Option<Tensor>>), E> {
-    if !checkpointed {
-        let current = sequence_log_probs(model, prompts, completions, pad_id, mode)?;
-        let g = loss_grad(&current)?;
-        let store = backward(&(&current.log_probs * g.to_dtype(current.log_probs.dtype()).map_err(me)?).map_err(me)?)?;
-        let grads = vars.iter().map(|v| store.get(v.as_tensor()).cloned()).collect();
-        return Ok((detached(current), grads));
-    }
-    let batch = Batch::new(model, prompts, completions, pad_id)?;
-    let (prefix_pass, pass) = (model.pass_input(&batch.prefix_input)?, model.pass_input(&batch.input)?);
-    // Forward: every layer's graph is dropped as soon as its output is detached.
-    let mut prefix_states = vec![model.embed_ids(&batch.prefix_input.ids)?];
-    let mut states = vec![model.embed_ids(&batch.input.ids)?];
-    let mut recorded: Vec<(Tensor, Tensor)> = Vec::with_capacity(model.config.num_hidden_layers);
-    for l in 0..model.config.num_hidden_layers {
-        let (prefix_out, out) =
-            layer_pair(model, l, &batch, &prefix_pass, &pass, &prefix_states[l], &states[l], &mut recorded, mode)?;
-        recorded[l] = (recorded[l].0.detach(), recorded[l].1.detach());
-        prefix_states.push(prefix_out.detach());
-        states.push(out.detach());
-    }
-    // The head, differentiated with respect to the last states.
-    let (prefix_top, top) = (var(prefix_states.pop())?, var(states.pop())?);
-    let current = batch.log_probs(
-        model,
-        &model.final_norm(prefix_top.as_tensor(), &prefix_pass)?,
-        &model.final_norm(top.as_tensor(), &pass)?,
-    )?;
-    let g = loss_grad(&current)?;
-    let store = backward(&(&current.log_probs * g.to_dtype(current.log_probs.dtype()).map_err(me)?).map_err(me)?)?;
-    let mut grad_prefix = grad_or_zeros(&store, &prefix_top)?;
-    let mut grad = grad_or_zeros(&store, &top)?;
-    let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
-    // Backward, one layer at a time.
-    for l in (0..model.config.num_hidden_layers).rev() {
-        let (prefix_in, input) = (var(prefix_states.pop())?, var(states.pop())?);
-        let (prefix_out, out) = layer_pair(
-            model,
-            l,
-            &batch,
-            &prefix_pass,
-            &pass,
-            prefix_in.as_tensor(),
-            input.as_tensor(),
-            &mut recorded,
-            mode,
-        )?;
-        let surrogate = ((prefix_out * &grad_prefix).map_err(me)?.sum_all().map_err(me)?
-            + (out * &grad).map_err(me)?.sum_all().map_err(me)?)
-        .map_err(me)?;
-        let store = backward(&surrogate)?;
-        for (sum, var) in grads.iter_mut().zip(vars) {
-            if let Some(g) = store.get(var.as_tensor()) {
-                *sum = Some(match sum.take() {
-                    Some(s) => (s + g).map_err(me)?,
-                    None => g.clone(),
-                });
-            }
+/// Checkpointed, each decoder layer's activations live only while that layer is differentiated:
+/// the forward pass keeps the states between layers, and the backward pass recomputes one layer
+/// at a time (with the same dropout masks) — one more forward pass, for memory that no longer
+/// grows with layers × tokens.
+pub struct LogProbGraph<'a> {
+    model: &'a CausalLm,
+    values: TokenLogProbs,
+    kind: GraphKind<'a>,
+}
+
+enum GraphKind<'a> {
+    /// The whole forward graph is kept in `values.log_probs`.
+    Stored,
+    Checkpointed {
+        batch: Batch<'a>,
+        mode: ForwardMode,
+        prefix_pass: PassInput,
+        pass: PassInput,
+        /// The inputs of every layer (detached), prompts and completions.
+        prefix_states: Vec<Tensor>,
+        states: Vec<Tensor>,
+        /// Every layer's prompt keys and values (detached).
+        recorded: Vec<(Tensor, Tensor)>,
+        /// The last layer's outputs, as the head's differentiable inputs.
+        prefix_top: Var,
+        top: Var,
+    },
+}
+
+impl<'a> LogProbGraph<'a> {
+    /// The forward pass (train mode `mode`), stored or checkpointed.
+    pub fn forward(
+        model: &'a CausalLm,
+        prompts: &[Vec<u32>],
+        completions: &'a [Vec<u32>],
+        pad_id: u32,
+        mode: ForwardMode,
+        checkpointed: bool,
+    ) -> Result<Self, ModelError> {
+        if !checkpointed {
+            let values = sequence_log_probs(model, prompts, completions, pad_id, mode)?;
+            return Ok(LogProbGraph { model, values, kind: GraphKind::Stored });
         }
-        grad_prefix = grad_or_zeros(&store, &prefix_in)?;
-        grad = grad_or_zeros(&store, &input)?;
-        recorded.truncate(l); // drop layer l's recomputed graph
+        let batch = Batch::new(model, prompts, completions, pad_id)?;
+        let (prefix_pass, pass) = (model.pass_input(&batch.prefix_input)?, model.pass_input(&batch.input)?);
+        // Every layer's graph is dropped as soon as its outputs are detached.
+        let mut prefix_states = vec![model.embed_ids(&batch.prefix_input.ids)?];
+        let mut states = vec![model.embed_ids(&batch.input.ids)?];
+        let mut recorded: Vec<(Tensor, Tensor)> = Vec::with_capacity(model.config.num_hidden_layers);
+        for l in 0..model.config.num_hidden_layers {
+            let (prefix_out, out) =
+                layer_pair(model, l, &batch, &prefix_pass, &pass, &prefix_states[l], &states[l], &mut recorded, mode)?;
+            recorded[l] = (recorded[l].0.detach(), recorded[l].1.detach());
+            prefix_states.push(prefix_out.detach());
+            states.push(out.detach());
+        }
+        let prefix_top = Var::from_tensor(&prefix_states.pop().expect("one state per layer boundary"))?;
+        let top = Var::from_tensor(&states.pop().expect("one state per layer boundary"))?;
+        let values = batch.log_probs(
+            model,
+            &model.final_norm(prefix_top.as_tensor(), &prefix_pass)?,
+            &model.final_norm(top.as_tensor(), &pass)?,
+        )?;
+        let kind = GraphKind::Checkpointed {
+            batch,
+            mode,
+            prefix_pass,
+            pass,
+            prefix_states,
+            states,
+            recorded,
+            prefix_top,
+            top,
+        };
+        Ok(LogProbGraph { model, values, kind })
     }
-    Ok((detached(current), grads))
+
+    /// The log-probabilities (and entropies, mask, lengths).
+    pub fn values(&self) -> &TokenLogProbs {
+        &self.values
+    }
+
+    /// The gradients of `Σ g · log_probs` (`g`: `[b, max_len]`, zero at padding) with respect to
+    /// `vars`; `None` where it does not reach a var.
+    pub fn backward(self, g: &Tensor, vars: &[Var]) -> Result<Vec<Option<Tensor>>, ModelError> {
+        let log_probs = &self.values.log_probs;
+        let store = (log_probs * g.to_dtype(log_probs.dtype())?)?.sum_all()?.backward()?;
+        let GraphKind::Checkpointed {
+            batch,
+            mode,
+            prefix_pass,
+            pass,
+            mut prefix_states,
+            mut states,
+            mut recorded,
+            prefix_top,
+            top,
+        } = self.kind
+        else {
+            return Ok(vars.iter().map(|v| store.get(v.as_tensor()).cloned()).collect());
+        };
+        let mut grad_prefix = grad_or_zeros(&store, &prefix_top)?;
+        let mut grad = grad_or_zeros(&store, &top)?;
+        let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
+        for l in (0..self.model.config.num_hidden_layers).rev() {
+            let prefix_in = Var::from_tensor(&prefix_states.pop().expect("one state per layer boundary"))?;
+            let input = Var::from_tensor(&states.pop().expect("one state per layer boundary"))?;
+            let (prefix_out, out) = layer_pair(
+                self.model,
+                l,
+                &batch,
+                &prefix_pass,
+                &pass,
+                prefix_in.as_tensor(),
+                input.as_tensor(),
+                &mut recorded,
+                mode,
+            )?;
+            let surrogate = ((prefix_out * &grad_prefix)?.sum_all()? + (out * &grad)?.sum_all()?)?;
+            let store = surrogate.backward()?;
+            for (sum, var) in grads.iter_mut().zip(vars) {
+                if let Some(g) = store.get(var.as_tensor()) {
+                    *sum = Some(match sum.take() {
+                        Some(s) => (s + g)?,
+                        None => g.clone(),
+                    });
+                }
+            }
+            grad_prefix = grad_or_zeros(&store, &prefix_in)?;
+            grad = grad_or_zeros(&store, &input)?;
+            recorded.truncate(l); // drops layer l's recomputed graph
+        }
+        Ok(grads)
+    }
 }
 
 /// Layer `l` over the prompts (recording their keys and values as `recorded[l]`) and then over
@@ -162,27 +218,11 @@ fn completion_mode(mode: ForwardMode) -> ForwardMode {
     mode.next_pass(1)
 }
 
-fn me(e: candle_core::Error) -> ModelError {
-    ModelError::Candle(e)
-}
-
-fn var(t: Option<Tensor>) -> Result<Var, ModelError> {
-    Ok(Var::from_tensor(&t.expect("one state per layer boundary"))?)
-}
-
-fn backward(t: &Tensor) -> Result<GradStore, ModelError> {
-    Ok(t.sum_all()?.backward()?)
-}
-
 fn grad_or_zeros(store: &GradStore, v: &Var) -> Result<Tensor, ModelError> {
     match store.get(v.as_tensor()) {
         Some(g) => Ok(g.clone()),
         None => Ok(v.as_tensor().zeros_like()?),
     }
-}
-
-fn detached(t: TokenLogProbs) -> TokenLogProbs {
-    TokenLogProbs { log_probs: t.log_probs.detach(), ..t }
 }
 
 /// A batch of (prompt, completion) rows laid out for the shared prompt pass and the

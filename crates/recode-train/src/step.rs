@@ -1,6 +1,6 @@
 //! One policy-gradient step: log-probabilities → reference loss → gradients, over micro-batches.
 use candle_core::{DType, Tensor, Var};
-use recode_models::{CausalLm, ForwardMode, ModelError, log_prob_gradients, sequence_log_probs};
+use recode_models::{CausalLm, ForwardMode, LogProbGraph, ModelError, sequence_log_probs};
 use recode_rl::{LossAggregation, LossInput, LossReport, LossSettings, aggregation_weights, policy_loss_weighted};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub struct Backprop {
     pub micro_batch: usize,
     /// Where the adapter dropout masks are drawn from.
     pub dropout_seed: u64,
-    /// Recompute each layer's activations in the backward pass (see [`log_prob_gradients`]).
+    /// Recompute each layer's activations in the backward pass (see [`LogProbGraph`]).
     pub checkpointed: bool,
 }
 
@@ -191,40 +191,35 @@ fn backprop_micro_batches(
     for start in (0..n).step_by(micro_batch) {
         let rows = start..(start + micro_batch).min(n);
         let mode = ForwardMode::train_with_seed(plan.dropout_seed).next_pass(start as u64);
-        let mut part = None;
-        let (current, micro_grads) = log_prob_gradients(
+        let graph = LogProbGraph::forward(
             model,
             &prompts[rows.clone()],
             &completions[rows.clone()],
             pad_id,
             mode,
-            vars,
             plan.checkpointed,
-            |current| -> Result<Tensor, StepError> {
-                let logp = rows_f64(&current.log_probs, &completions[rows.clone()])?;
-                let p = loss_of(rows.clone(), logp)?;
-                let width = current.log_probs.dim(1)?;
-                let g: Vec<f32> = p
-                    .grad_logp
-                    .iter()
-                    .flat_map(|row| row.iter().map(|&v| v as f32).chain(std::iter::repeat(0.0)).take(width))
-                    .collect();
-                part = Some(p);
-                Ok(Tensor::from_vec(g, (rows.len(), width), model.device())?)
-            },
         )?;
+        let current = graph.values();
+        let entropy = (current.entropy.to_dtype(DType::F64)? * current.mask.to_dtype(DType::F64)?)?.sum_all()?;
+        entropy_sum += entropy.to_scalar::<f64>()?;
+        let logp = rows_f64(&current.log_probs, &completions[rows.clone()])?;
+        let part = loss_of(rows.clone(), logp)?;
+        let width = current.log_probs.dim(1)?;
+        let g: Vec<f32> = part
+            .grad_logp
+            .iter()
+            .flat_map(|row| row.iter().map(|&v| v as f32).chain(std::iter::repeat(0.0)).take(width))
+            .collect();
+        let micro_grads = graph.backward(&Tensor::from_vec(g, (rows.len(), width), model.device())?, vars)?;
         for (sum, g) in grads.iter_mut().zip(micro_grads) {
             if let Some(g) = g {
                 *sum = (&*sum + g)?;
             }
         }
-        let part = part.expect("the loss ran");
         report.loss += part.loss;
         report.policy_loss += part.policy_loss;
         report.kl_loss += part.kl_loss;
         report.tokens += part.tokens;
-        let entropy = (current.entropy.to_dtype(DType::F64)? * current.mask.to_dtype(DType::F64)?)?.sum_all()?;
-        entropy_sum += entropy.to_scalar::<f64>()?;
     }
     let all_tokens: usize = completions.iter().map(Vec::len).sum();
     report.mean_entropy = entropy_sum / all_tokens.max(1) as f64;
