@@ -32,7 +32,9 @@ pub mod verify;
 pub use answer::Choice;
 pub use detect::{Scan, Unit, UnitKind, scan};
 pub use discover::{Found, discover};
-pub use engine::{FileOutcome, Prepared, Settings, Status, UnitRecord, migrate_file, migrate_prepared, prepare};
+pub use engine::{
+    FileOutcome, Prepared, Settings, Status, UnitRecord, migrate_batch, migrate_file, migrate_prepared, prepare,
+};
 pub use library::Library;
 pub use names::AffectedNames;
 pub use update::Update;

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use recode_data::prompt::Message;
 use recode_generate::{Completion, GenerateError, Generator, SamplingParams};
-use recode_migrate::engine::{migrate_prepared, prepare_source, unit_old_code};
+use recode_migrate::engine::{migrate_batch, migrate_prepared, prepare_source, unit_old_code};
 use recode_migrate::{AffectedNames, Choice, Library, Settings, Status};
 
 /// Answers each prompt by applying `rewrite` to the prompt's old code and the sample index, in
@@ -15,11 +15,13 @@ type Rewrite = Box<dyn Fn(&str, usize) -> String + Send + Sync>;
 struct Scripted {
     rewrite: Rewrite,
     prompts: Mutex<Vec<String>>,
+    /// The number of prompts of each `generate` call.
+    calls: Mutex<Vec<usize>>,
 }
 
 impl Scripted {
     fn new(rewrite: impl Fn(&str, usize) -> String + Send + Sync + 'static) -> Self {
-        Scripted { rewrite: Box::new(rewrite), prompts: Mutex::new(Vec::new()) }
+        Scripted { rewrite: Box::new(rewrite), prompts: Mutex::new(Vec::new()), calls: Mutex::new(Vec::new()) }
     }
 }
 
@@ -39,6 +41,7 @@ impl Generator for Scripted {
         prompts: &[Vec<Message>],
         params: &SamplingParams,
     ) -> Result<Vec<Vec<Completion>>, GenerateError> {
+        self.calls.lock().unwrap().push(prompts.len());
         Ok(prompts
             .iter()
             .map(|p| {
@@ -245,4 +248,41 @@ fn generator_failures_make_the_file_an_error_with_nothing_changed() {
     let outcome = migrate_prepared(prepared, &Down, &settings);
     assert!(outcome.error.as_deref().unwrap().contains("connection refused"));
     assert!(!outcome.changed());
+}
+
+#[test]
+fn a_batch_of_files_is_one_generator_call_and_each_file_gets_its_own_answers() {
+    let settings = settings(&["numpy.trapz"]);
+    let sources = [
+        "import numpy as np\n\ndef f(y):\n    return np.trapz(y)\n\ng = np.trapz([1])\n",
+        "import numpy as np\na = np.trapz([2]); b = 1\nc = np.trapz([3])\n",
+        "import numpy as np\n\ndef h(y):\n    return np.trapz(y, dx=2)\n",
+    ];
+    // File 3's answer does not parse: rejected there, and only there.
+    let rewrite = |old: &str, _: usize| {
+        if old.contains("dx=2") { rename(old, 0).replace("return", "return (") } else { rename(old, 0) }
+    };
+    let prepared = |i: usize| {
+        let name = format!("f{i}.py");
+        prepare_source(Path::new(&name), &name, sources[i].to_string(), &settings).unwrap()
+    };
+    let batched = Scripted::new(rewrite);
+    let outcomes = migrate_batch((0..3).map(prepared).collect(), &batched, &settings);
+    // 2 + 1 (the unit sharing its line is not sent) + 1 prompts in a single call.
+    assert_eq!(*batched.calls.lock().unwrap(), vec![4]);
+    assert_eq!(outcomes.len(), 3);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let alone = migrate_prepared(prepared(i), &Scripted::new(rewrite), &settings);
+        assert_eq!(outcome.display, format!("f{i}.py"));
+        assert_eq!(outcome.new_text(), alone.new_text(), "file {i}");
+        let statuses = |o: &recode_migrate::FileOutcome| o.records.iter().map(|r| r.status).collect::<Vec<_>>();
+        assert_eq!(statuses(outcome), statuses(&alone), "file {i}");
+    }
+    assert_eq!(outcomes[0].new_text(), sources[0].replace("trapz", "trapezoid"));
+    assert_eq!(
+        outcomes[1].records.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![Status::Skipped, Status::Changed]
+    );
+    assert_eq!(outcomes[2].records[0].status, Status::Rejected);
+    assert_eq!(outcomes[2].new_text(), sources[2]);
 }

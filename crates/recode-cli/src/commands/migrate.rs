@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use recode_generate::Generator;
 use recode_generate::endpoint::{ApiMode, EndpointConfig, OpenAiEndpoint};
-use recode_migrate::{Choice, FileOutcome, Library, Settings, Status, Update, discover, engine, prepare_all, verify};
+use recode_migrate::{
+    Choice, FileOutcome, Library, Prepared, Settings, Status, Update, discover, engine, prepare_all, verify,
+};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -97,9 +99,14 @@ pub struct Args {
     verify_timeout: u64,
 }
 
-/// Consecutive files whose generation failed after which the generator is not called again
-/// (an endpoint that is down would otherwise cost every file its retries).
+/// Consecutive batches whose generation failed after which the generator is not called again
+/// (an endpoint that is down would otherwise cost every batch its retries).
 const GIVE_UP_AFTER: usize = 3;
+
+/// Units per generator call: files are batched until they hold this many, so that a local model
+/// decodes the units of many files together (a batch of one decodes ~3× slower per token) while
+/// progress still moves and a failed call costs only its batch.
+const BATCH_UNITS: usize = 32;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -164,40 +171,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scan_started.elapsed().as_secs_f64()
     );
 
-    let mut outcomes: Vec<FileOutcome> = Vec::new();
-    let mut done = 0;
-    let mut failures_in_a_row = 0;
-    let mut last_failure = String::new();
-    for (found, prepared) in found.iter().zip(prepared) {
-        let outcome = match prepared {
-            Err(message) => engine::failed_outcome(&found.path, &found.display, message),
-            Ok(p) if p.scan.units.is_empty() => engine::migrate_prepared(p, generator.as_ref(), &settings),
+    let mut outcomes: Vec<Option<FileOutcome>> = Vec::with_capacity(found.len());
+    let mut to_model: Vec<(usize, Prepared)> = Vec::new();
+    for (index, (found, prepared)) in found.iter().zip(prepared).enumerate() {
+        outcomes.push(match prepared {
+            Err(message) => Some(engine::failed_outcome(&found.path, &found.display, message)),
+            Ok(p) if p.scan.units.is_empty() => Some(engine::migrate_prepared(p, generator.as_ref(), &settings)),
             Ok(p) => {
-                done += 1;
-                eprintln!("[{done}/{with_units}] {}: {} unit(s)", p.display, p.scan.units.len());
-                if failures_in_a_row >= GIVE_UP_AFTER {
-                    engine::failed_outcome(
-                        &p.path,
-                        &p.display,
-                        format!(
-                            "not migrated: generation failed for the previous {GIVE_UP_AFTER} files ({last_failure})"
-                        ),
-                    )
-                } else {
-                    let outcome = engine::migrate_prepared(p, generator.as_ref(), &settings);
-                    match &outcome.error {
-                        Some(e) => {
-                            failures_in_a_row += 1;
-                            last_failure = e.clone();
-                        }
-                        None => failures_in_a_row = 0,
-                    }
-                    outcome
-                }
+                to_model.push((index, p));
+                None
             }
-        };
-        outcomes.push(outcome);
+        });
     }
+    let mut done = 0;
+    let mut failed_batches = 0;
+    let mut last_failure = String::new();
+    for batch in unit_batches(to_model, BATCH_UNITS) {
+        let (indices, files): (Vec<usize>, Vec<Prepared>) = batch.into_iter().unzip();
+        let units: usize = files.iter().map(|p| p.scan.units.len()).sum();
+        let first = done + 1;
+        done += files.len();
+        let more = if files.len() > 1 { format!(" and {} more", files.len() - 1) } else { String::new() };
+        eprintln!("[{first}-{done}/{with_units} files] {units} unit(s): {}{more}", files[0].display);
+        let results = if failed_batches >= GIVE_UP_AFTER {
+            let message =
+                format!("not migrated: generation failed for the previous {GIVE_UP_AFTER} batches ({last_failure})");
+            files.iter().map(|p| engine::failed_outcome(&p.path, &p.display, message.clone())).collect()
+        } else {
+            let results = engine::migrate_batch(files, generator.as_ref(), &settings);
+            match results.iter().find_map(|o| o.error.clone()) {
+                Some(e) => {
+                    failed_batches += 1;
+                    last_failure = e;
+                }
+                None => failed_batches = 0,
+            }
+            results
+        };
+        for (index, outcome) in indices.into_iter().zip(results) {
+            outcomes[index] = Some(outcome);
+        }
+    }
+    let outcomes: Vec<FileOutcome> = outcomes.into_iter().map(|o| o.expect("every file has an outcome")).collect();
 
     // Verification before anything is written.
     let mut verify_failed: Vec<bool> = vec![false; outcomes.len()];
@@ -411,4 +426,44 @@ fn local_generator(model: &Path, adapter: Option<&Path>) -> anyhow::Result<Box<d
     let model =
         super::generate::load_local_model(Some(&model.to_path_buf()), adapter.map(Path::to_path_buf).as_ref(), 8)?;
     Ok(Box::new(model))
+}
+
+/// Consecutive runs of `files` holding about `units` units each (at least one file each).
+fn unit_batches(files: Vec<(usize, Prepared)>, units: usize) -> Vec<Vec<(usize, Prepared)>> {
+    let mut batches: Vec<Vec<(usize, Prepared)>> = Vec::new();
+    let mut in_last = usize::MAX;
+    for file in files {
+        let n = file.1.scan.units.len();
+        if in_last >= units {
+            batches.push(Vec::new());
+            in_last = 0;
+        }
+        in_last += n;
+        batches.last_mut().expect("a batch was opened").push(file);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_about_the_unit_budget_in_file_order() {
+        let library = Library::resolve("numpy").unwrap();
+        let mut names = recode_migrate::AffectedNames::default();
+        assert!(names.add("numpy.trapz", &library));
+        let settings = Settings::new(library, "2.0.0", "np.trapz is deprecated", names);
+        let file = |index: usize, units: usize| {
+            let source = format!("import numpy as np\n{}", "x = np.trapz(y)\n".repeat(units));
+            let name = format!("f{index}.py");
+            (index, engine::prepare_source(Path::new(&name), &name, source, &settings).unwrap())
+        };
+        let files = vec![file(0, 3), file(1, 2), file(2, 5), file(3, 1), file(4, 1)];
+        let batches = unit_batches(files, 5);
+        let shape: Vec<Vec<(usize, usize)>> =
+            batches.iter().map(|b| b.iter().map(|(i, p)| (*i, p.scan.units.len())).collect()).collect();
+        assert_eq!(shape, vec![vec![(0, 3), (1, 2)], vec![(2, 5)], vec![(3, 1), (4, 1)]]);
+        assert!(unit_batches(Vec::new(), 5).is_empty());
+    }
 }
