@@ -149,7 +149,9 @@ impl<'a> LogProbGraph<'a> {
         let mut grad_prefix = grad_or_zeros(&store, &prefix_top)?;
         let mut grad = grad_or_zeros(&store, &top)?;
         let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
-        for l in (0..self.model.config.num_hidden_layers).rev() {
+        // Nothing below the lowest adapted layer has a gradient to give.
+        let lowest = self.model.first_adapted_layer().unwrap_or(self.model.config.num_hidden_layers);
+        for l in (lowest..self.model.config.num_hidden_layers).rev() {
             let prefix_in = Var::from_tensor(&prefix_states.pop().expect("one state per layer boundary"))?;
             let input = Var::from_tensor(&states.pop().expect("one state per layer boundary"))?;
             let (prefix_out, out) = layer_pair(

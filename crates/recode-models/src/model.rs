@@ -325,6 +325,11 @@ impl CausalLm {
         out
     }
 
+    /// The lowest layer with an adapter: no gradient flows below it.
+    pub(crate) fn first_adapted_layer(&self) -> Option<usize> {
+        self.layers.iter().position(|layer| layer.linears().iter().any(|(_, linear)| linear.adapter.is_some()))
+    }
+
     /// The trainable parameters, in the order of [`CausalLm::adapters`].
     pub fn trainable_vars(&self) -> Vec<Var> {
         self.adapters().into_iter().flat_map(|(_, a)| a.vars().into_iter().cloned()).collect()

@@ -135,9 +135,11 @@ fn micro_batches_add_up_to_the_full_batch() {
 #[test]
 fn checkpointed_gradients_equal_the_stored_ones() {
     // Dropout on (the recomputation must draw the same masks), a prompt shared by three rows
-    // (its gradient comes from several completions), LoRA and DoRA.
-    for kind in [AdapterKind::Lora, AdapterKind::Dora] {
-        let model = tiny_model_with(DType::F64, 6, AdapterConfig { dropout: 0.1, kind, ..AdapterConfig::default() });
+    // (its gradient comes from several completions), LoRA and DoRA, and adapters on the last
+    // layer only (the recomputation stops there).
+    for (kind, layers) in [(AdapterKind::Lora, None), (AdapterKind::Dora, None), (AdapterKind::Lora, Some(vec![1]))] {
+        let adapter = AdapterConfig { dropout: 0.1, kind, layers, ..AdapterConfig::default() };
+        let model = tiny_model_with(DType::F64, 6, adapter);
         let vars = model.trainable_vars();
         for var in &vars {
             var.set(&(var.as_tensor() + Tensor::randn(0f64, 0.3, var.shape(), &Device::Cpu).unwrap()).unwrap())
