@@ -286,7 +286,7 @@ pub struct AlgorithmConfig {
     pub micro_batch_size: usize,
     /// Recompute each decoder layer's activations during the backward pass instead of keeping
     /// every layer's: training memory stops growing with layers × tokens, for one more forward
-    /// pass. Paper: not stated (TRL's default is on).
+    /// pass over the adapted layers. Default on, as TRL's; paper: not stated.
     pub gradient_checkpointing: bool,
     /// Prompts per optimizer update (verl's `ppo_mini_batch_size`): a step's P prompts are
     /// split into P / this updates; absent = one update per step. Paper: GRPO absent; DAPO 4
@@ -324,7 +324,7 @@ impl Default for AlgorithmConfig {
             loss_aggregation: LossAggregation::SeqMeanTokenMean,
             loss_norm_length: None,
             micro_batch_size: 4,
-            gradient_checkpointing: false,
+            gradient_checkpointing: true,
             mini_batch_prompts: None,
             dynamic_sampling: false,
             dynamic_sampling_metric: DynamicSamplingMetric::Correctness,
