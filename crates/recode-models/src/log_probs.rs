@@ -55,6 +55,8 @@ pub struct LogProbGraph<'a> {
     kind: GraphKind<'a>,
 }
 
+// One value per micro-batch: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum GraphKind<'a> {
     /// The whole forward graph is kept in `values.log_probs`.
     Stored,
