@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use serde_json::{Map, Value, json};
 use tokenizers::Tokenizer;
 
@@ -209,7 +209,7 @@ pub(crate) fn load_hf_dir(dir: &Path, device: &Device, dtype: DType) -> Result<C
     config.eos_token_ids = tokenizer.eos_token_ids().to_vec();
     let mut tensors = HashMap::new();
     for file in safetensors_files(dir)? {
-        read_safetensors(&file, |name, tensor| {
+        crate::safetensors::read_tensors(&file, |name, tensor| {
             // Buffers some exporters save; they are recomputed, not learned.
             if name.ends_with(".rotary_emb.inv_freq") {
                 return Ok(());
@@ -232,79 +232,6 @@ pub(crate) fn load_hf_dir(dir: &Path, device: &Device, dtype: DType) -> Result<C
         })?;
     }
     Ok(Checkpoint { config, tensors, tokenizer, chat_template })
-}
-
-/// Calls `each(name, tensor)` for every tensor of a safetensors file (on the CPU, in file order),
-/// reading one tensor at a time. Not memory-mapped: a map's touched pages stay resident until it
-/// is dropped, so the whole file and all its tensors would be resident together at the peak.
-fn read_safetensors(
-    file: &Path,
-    mut each: impl FnMut(String, Tensor) -> Result<(), WeightsError>,
-) -> Result<(), WeightsError> {
-    use std::io::{Read, Seek, SeekFrom};
-    let invalid = |message: String| WeightsError::Invalid { path: file.to_path_buf(), message };
-    let mut reader = std::fs::File::open(file).map_err(|e| invalid(e.to_string()))?;
-    let file_len = reader.metadata().map_err(|e| invalid(e.to_string()))?.len();
-    let mut len_bytes = [0u8; 8];
-    reader.read_exact(&mut len_bytes).map_err(|e| invalid(format!("header length: {e}")))?;
-    let header_len = u64::from_le_bytes(len_bytes);
-    if header_len > 100_000_000 || 8 + header_len > file_len {
-        return Err(invalid(format!("header length {header_len} does not fit a {file_len}-byte file")));
-    }
-    let mut header = vec![0u8; header_len as usize];
-    reader.read_exact(&mut header).map_err(|e| invalid(format!("header: {e}")))?;
-    let header: Map<String, Value> =
-        serde_json::from_slice(&header).map_err(|e| invalid(format!("header is not a JSON object: {e}")))?;
-    let data_start = 8 + header_len;
-    let mut entries = Vec::new();
-    for (name, info) in header {
-        if name == "__metadata__" {
-            continue;
-        }
-        let field = |key: &str| info.get(key).ok_or_else(|| invalid(format!("tensor `{name}`: no `{key}`")));
-        let dtype = match field("dtype")?.as_str() {
-            Some("F32") => DType::F32,
-            Some("F16") => DType::F16,
-            Some("BF16") => DType::BF16,
-            Some("F64") => DType::F64,
-            Some("U8") => DType::U8,
-            Some("U32") => DType::U32,
-            Some("I64") => DType::I64,
-            other => return Err(invalid(format!("tensor `{name}`: dtype {other:?} is not supported"))),
-        };
-        let numbers = |key: &str| -> Result<Vec<u64>, WeightsError> {
-            field(key)?
-                .as_array()
-                .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
-                .ok_or_else(|| invalid(format!("tensor `{name}`: `{key}` must be a list of integers")))
-        };
-        let shape: Vec<usize> = numbers("shape")?.into_iter().map(|d| d as usize).collect();
-        let offsets = numbers("data_offsets")?;
-        let [begin, end] = offsets[..] else {
-            return Err(invalid(format!("tensor `{name}`: `data_offsets` must have two entries")));
-        };
-        let bytes = shape.iter().product::<usize>() as u64 * dtype.size_in_bytes() as u64;
-        if end < begin || end - begin != bytes || data_start + end > file_len {
-            return Err(invalid(format!(
-                "tensor `{name}`: data_offsets [{begin}, {end}] do not hold {shape:?} {dtype:?} ({bytes} bytes) within the file"
-            )));
-        }
-        entries.push((begin, name, dtype, shape));
-    }
-    entries.sort_by_key(|e| e.0);
-    let mut buffer = Vec::new();
-    for (begin, name, dtype, shape) in entries {
-        let bytes = shape.iter().product::<usize>() * dtype.size_in_bytes();
-        buffer.resize(bytes, 0);
-        reader
-            .seek(SeekFrom::Start(data_start + begin))
-            .and_then(|_| reader.read_exact(&mut buffer))
-            .map_err(|e| invalid(format!("tensor `{name}`: {e}")))?;
-        let tensor = Tensor::from_raw_buffer(&buffer, dtype, &shape, &Device::Cpu)
-            .map_err(|e| WeightsError::candle(format!("{}: tensor `{name}`", file.display()), e))?;
-        each(name, tensor)?;
-    }
-    Ok(())
 }
 
 fn tokenizer_config_json(checkpoint: &Checkpoint) -> Result<Value, WeightsError> {

@@ -9,17 +9,23 @@ use serde_json::{Map, Value, json};
 
 use crate::error::WeightsError;
 
+/// The dtypes read and written, by their safetensors names.
+const DTYPES: [(DType, &str); 7] = [
+    (DType::F32, "F32"),
+    (DType::F16, "F16"),
+    (DType::BF16, "BF16"),
+    (DType::F64, "F64"),
+    (DType::U8, "U8"),
+    (DType::U32, "U32"),
+    (DType::I64, "I64"),
+];
+
 fn dtype_name(dtype: DType) -> Option<&'static str> {
-    Some(match dtype {
-        DType::F32 => "F32",
-        DType::F16 => "F16",
-        DType::BF16 => "BF16",
-        DType::F64 => "F64",
-        DType::U8 => "U8",
-        DType::U32 => "U32",
-        DType::I64 => "I64",
-        _ => return None,
-    })
+    DTYPES.iter().find(|(d, _)| *d == dtype).map(|(_, name)| *name)
+}
+
+fn dtype_of_name(name: &str) -> Option<DType> {
+    DTYPES.iter().find(|(_, n)| *n == name).map(|(d, _)| *d)
 }
 
 fn tensor_bytes(tensor: &Tensor) -> candle_core::Result<Vec<u8>> {
@@ -82,6 +88,8 @@ pub struct SafetensorsEntry {
     pub name: String,
     pub dtype: String,
     pub shape: Vec<usize>,
+    /// Byte range of the data, from the end of the header.
+    pub data_offsets: (u64, u64),
 }
 
 /// The tensor directory of a safetensors file, reading only its header.
@@ -110,8 +118,53 @@ pub fn read_header(path: &Path) -> Result<Vec<SafetensorsEntry>, WeightsError> {
             .as_array()
             .and_then(|dims| dims.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
             .ok_or_else(|| invalid(format!("tensor `{name}`: no shape")))?;
-        entries.push(SafetensorsEntry { name, dtype, shape });
+        let offsets: Option<Vec<Option<u64>>> =
+            info["data_offsets"].as_array().map(|o| o.iter().map(Value::as_u64).collect());
+        let data_offsets = match offsets.as_deref() {
+            Some(&[Some(begin), Some(end)]) => (begin, end),
+            _ => return Err(invalid(format!("tensor `{name}`: `data_offsets` must be two integers"))),
+        };
+        entries.push(SafetensorsEntry { name, dtype, shape, data_offsets });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
+}
+
+/// Calls `each(name, tensor)` for every tensor of a safetensors file (on the CPU, in file order),
+/// reading one tensor at a time. Not memory-mapped: a map's touched pages stay resident until it
+/// is dropped, so the whole file and all its tensors would be resident together at the peak.
+pub fn read_tensors(
+    path: &Path,
+    mut each: impl FnMut(String, Tensor) -> Result<(), WeightsError>,
+) -> Result<(), WeightsError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let invalid = |message: String| WeightsError::Invalid { path: path.into(), message };
+    let mut entries = read_header(path)?;
+    entries.sort_by_key(|e| e.data_offsets.0);
+    let mut file = std::fs::File::open(path).map_err(|e| WeightsError::io(path, e))?;
+    let mut size = [0u8; 8];
+    file.read_exact(&mut size).map_err(|e| WeightsError::io(path, e))?;
+    let data_start = 8 + u64::from_le_bytes(size); // bounded by read_header
+    let file_size = file.metadata().map_err(|e| WeightsError::io(path, e))?.len();
+    let mut buffer = Vec::new();
+    for SafetensorsEntry { name, dtype, shape, data_offsets: (begin, end) } in entries {
+        let dtype = dtype_of_name(&dtype)
+            .ok_or_else(|| invalid(format!("tensor `{name}`: dtype {dtype:?} is not supported")))?;
+        let bytes = shape.iter().try_fold(dtype.size_in_bytes() as u64, |n, &d| n.checked_mul(d as u64));
+        let within = end.checked_add(data_start).is_some_and(|last| last <= file_size);
+        if bytes != end.checked_sub(begin) || !within {
+            return Err(invalid(format!(
+                "tensor `{name}`: data_offsets [{begin}, {end}] do not hold {shape:?} {dtype:?} ({} bytes) within the file",
+                bytes.map_or("too many".to_string(), |b| b.to_string())
+            )));
+        }
+        buffer.resize((end - begin) as usize, 0);
+        file.seek(SeekFrom::Start(data_start + begin))
+            .and_then(|_| file.read_exact(&mut buffer))
+            .map_err(|e| invalid(format!("tensor `{name}`: {e}")))?;
+        let tensor = Tensor::from_raw_buffer(&buffer, dtype, &shape, &candle_core::Device::Cpu)
+            .map_err(|e| WeightsError::candle(format!("{}: tensor `{name}`", path.display()), e))?;
+        each(name, tensor)?;
+    }
+    Ok(())
 }

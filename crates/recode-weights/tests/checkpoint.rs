@@ -436,7 +436,7 @@ fn hf_directory_errors_name_the_file_and_field() {
     );
     std::fs::write(&weights, &bytes[..4]).unwrap();
     let err = load_checkpoint(&hf, &Device::Cpu, DType::F32).unwrap_err().to_string();
-    assert!(err.contains("model.safetensors: header length: "), "{err}");
+    assert!(err.ends_with("model.safetensors: too short for a safetensors header"), "{err}");
     std::fs::remove_file(&weights).unwrap();
     let err = load_checkpoint(&hf, &Device::Cpu, DType::F32).unwrap_err().to_string();
     assert!(err.ends_with("not a model: no *.safetensors files (PyTorch .bin checkpoints are not supported)"), "{err}");
