@@ -161,7 +161,9 @@ fn used_bytes_probe(_device: &Device) -> Option<Probe> {
 /// Resets the peak resident memory (`VmHWM`) to the current one, so that a later
 /// [`peak_rss_mb`] measures what came after (Linux: `clear_refs` value 5).
 pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+        eprintln!("warning: the peak RSS could not be reset ({e}): the peaks below include loading");
+    }
 }
 
 pub fn peak_rss_mb() -> f64 {
